@@ -1,0 +1,119 @@
+"""Members as a population: sharing, inviting, climbing tiers and quitting.
+
+Each method states one per-member rule and applies it to all members at once; see
+docs/model.md, submodels "Sharing", "Recruitment", "Tiers" and "Churn".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulation.agents.consumers import Shares
+from simulation.agents.events import beta_with_mean, one_per
+from simulation.scenario.schema import Scenario
+from simulation.world.graph import ContactGraph
+from simulation.world.people import CONSUMER, FORMER, MEMBER, People
+from simulation.world.trust import TieTrust
+
+
+class Members:
+    """The member side of the population, with the rules members follow."""
+
+    def __init__(
+        self,
+        people: People,
+        graph: ContactGraph,
+        trust: TieTrust,
+        scenario: Scenario,
+        rng: np.random.Generator,
+    ) -> None:
+        self.people = people
+        self.graph = graph
+        self.trust = trust
+        self.scenario = scenario
+        self.rng = rng
+        self.tier_sales = np.round(np.asarray(scenario.commission.tier_sales) * 100)
+        purchase = scenario.purchase
+        self.discount_value = (
+            purchase.member_discount * purchase.price * purchase.self_purchase_prob
+        )
+
+    def join(self, newcomers: np.ndarray, sponsors: np.ndarray, day: int) -> None:
+        """Make `newcomers` members under `sponsors` (-1: no sponsor)."""
+        people = self.people
+        people.role[newcomers] = MEMBER
+        people.sponsor[newcomers] = sponsors
+        people.joined_day[newcomers] = day
+        people.tier[newcomers] = 0
+        people.effort[newcomers] = beta_with_mean(
+            self.scenario.sharing.effort_mean, newcomers.size, self.rng
+        )
+
+    def share(self, day: int) -> Shares:
+        """Each member sends Poisson(shares_per_day × effort) shares to random contacts."""
+        members = self.people.members
+        counts = self.rng.poisson(self.scenario.sharing.shares_per_day * self.people.effort[members])
+        senders = np.repeat(members, counts)
+        return Shares(*self.graph.random_contacts(senders, self.rng))
+
+    def recruit(self, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """Invitations over ties; a contact joins when the benefit it expects beats its cost.
+
+        Returns (newcomers, their sponsors); one sponsor per newcomer, chosen at
+        random among the inviters it accepted.
+        """
+        people = self.people
+        cfg = self.scenario.recruitment
+        members = people.members
+        if cfg.invite == "once":
+            senders = members[people.joined_day[members] == day - 1]
+        else:
+            senders = members[people.joined_day[members] < day]
+        inviter, contact, tie = self.graph.bernoulli_ties(senders, cfg.invite_prob, self.rng)
+        open_ = people.role[contact] == CONSUMER
+        inviter, contact, tie = inviter[open_], contact[open_], tie[open_]
+        seen = self.trust.read(tie, day) * np.maximum(self.daily_income(inviter, day), 0.0)
+        accept = self.expected_benefit(contact, seen) >= self.joining_cost(contact)
+        inviter, contact = inviter[accept], contact[accept]
+        pick = one_per(contact, self.rng)
+        people.last_active_day[inviter[pick]] = day
+        return contact[pick], inviter[pick]
+
+    def expected_benefit(self, people_ids: np.ndarray, seen_income: np.ndarray) -> np.ndarray:
+        """RMB a person expects from joining over the horizon: its discount on own
+        purchases plus the daily income it sees in its inviter, weighted by trust."""
+        horizon = self.scenario.recruitment.horizon_days
+        own = self.discount_value * self.people.need[people_ids]
+        return horizon * (own + seen_income)
+
+    def joining_cost(self, people_ids: np.ndarray) -> np.ndarray:
+        """RMB a person weighs against joining: the entry fee plus its personal effort cost."""
+        return self.scenario.commission.entry_fee + self.people.join_cost[people_ids]
+
+    def daily_income(self, ids: np.ndarray, day: int) -> np.ndarray:
+        """RMB of payouts per day of membership, as others see it."""
+        tenure = np.maximum(day - self.people.joined_day[ids], 1)
+        return self.people.income[ids] / 100.0 / tenure
+
+    def promote(self, sellers: np.ndarray) -> None:
+        """Tier = the highest tier whose cumulative-sales threshold a member has reached."""
+        sales = self.people.sales[sellers]
+        self.people.tier[sellers] = np.searchsorted(self.tier_sales, sales, side="right") - 1
+
+    def churn(self, day: int) -> np.ndarray:
+        """Members quit when their running net income stays below the reservation value
+        (with a daily chance) or when they have been inactive too long. Returns leavers."""
+        people = self.people
+        cfg = self.scenario.churn
+        members = people.members
+        tenure = day - people.joined_day[members]
+        net_rate = people.net_income(members) / 100.0 / np.maximum(tenure, 1)
+        poor = (tenure >= cfg.grace_days) & (net_rate < cfg.reservation_income)
+        leave = poor & (self.rng.random(members.size) < cfg.quit_prob)
+        if cfg.inactive_days > 0:
+            last = np.maximum(people.joined_day[members], people.last_active_day[members])
+            leave |= day - last >= cfg.inactive_days
+        leavers = members[leave]
+        people.role[leavers] = FORMER
+        people.left_day[leavers] = day
+        return leavers

@@ -1,0 +1,1 @@
+"""Metrics: one row of figures per day, and the run's summary."""

@@ -1,0 +1,106 @@
+"""SocialCommerceModel: one platform, its members and everyone else on a social graph.
+
+The step reads like the day it simulates (docs/model.md, "Process overview and
+scheduling"); each line is a vectorised behaviour of a population or an agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import mesa
+import numpy as np
+
+from simulation.agents.consumers import Consumers, Shares
+from simulation.agents.events import beta_with_mean
+from simulation.agents.members import Members
+from simulation.agents.platform import Platform
+from simulation.commission.orders import Orders
+from simulation.commission.scheme import CommissionScheme
+from simulation.metrics.daily import COLUMNS, day_metrics
+from simulation.metrics.summary import run_summary
+from simulation.scenario.schema import Scenario
+from simulation.world.generators import build_graph
+from simulation.world.ledger import Ledger
+from simulation.world.people import People
+from simulation.world.trust import TieTrust
+
+
+class SocialCommerceModel(mesa.Model):
+    """A membership-based social e-commerce platform, simulated one day per step."""
+
+    def __init__(self, scenario: Scenario, rng: int | np.random.Generator | None = None) -> None:
+        super().__init__(rng=scenario.run.seed if rng is None else rng)
+        self.scenario = scenario
+        self.day = 0
+        n = scenario.population.size
+        self.graph = build_graph(scenario.graph, n, self.rng)
+        self.people = People(n)
+        self.people.need[:] = beta_with_mean(scenario.purchase.need_mean, n, self.rng)
+        self.people.join_cost[:] = self.rng.exponential(scenario.recruitment.effort_cost, size=n)
+        self.trust = TieTrust(self.graph, scenario.trust.baseline, scenario.trust.recovery_rate)
+        self.ledger = Ledger(self.people.income, self.people.fees_paid)
+        self.members = Members(self.people, self.graph, self.trust, scenario, self.rng)
+        self.consumers = Consumers(
+            self.people, self.trust, scenario.trust, scenario.purchase, self.rng
+        )
+        self.platform = Platform(self, CommissionScheme.from_config(scenario.commission))
+        founders = self.rng.choice(n, size=scenario.population.initial_members, replace=False)
+        self.members.join(np.sort(founders), np.full(founders.size, -1, dtype=np.int64), 0)
+        self.orders_today: list[Orders] = []
+        self.newcomers_today: list[np.ndarray] = []
+        self.today: dict[str, float] = {}
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: _reporter(name) for name in COLUMNS}
+        )
+
+    def step(self) -> None:
+        """One day, in the order of docs/model.md."""
+        self.day += 1
+        day = self.day
+        self.ledger.open_day(day)
+        self.orders_today, self.newcomers_today = [], []
+        self.platform.step()
+        shares: Shares = self.members.share(day)
+        met_trust = self.consumers.receive(shares, day)
+        share_orders = self.consumers.respond(shares, met_trust, day)
+        self.orders_today += [
+            self.consumers.repurchase(day),
+            share_orders,
+            self.consumers.self_purchase(self.people.members, day),
+        ]
+        self.platform.enrol(*self.members.recruit(day))
+        orders = Orders.concat(self.orders_today)
+        newcomers = np.concatenate(self.newcomers_today)
+        self.platform.settle(orders, newcomers)
+        self._credit_sellers(orders, day)
+        leavers = self.members.churn(day)
+        book = self.ledger.close_day()
+        self.today = day_metrics(
+            self.people, shares, met_trust, share_orders, orders, newcomers, leavers, book
+        )
+        self.datacollector.collect(self)
+
+    def run(self, steps: int | None = None, progress: Callable[[int], Any] | None = None) -> None:
+        """Simulate `steps` days (default: the scenario's run.steps); `progress(day)` after each."""
+        for _ in range(self.scenario.run.steps if steps is None else steps):
+            self.step()
+            if progress is not None:
+                progress(self.day)
+
+    def summary(self) -> dict[str, Any]:
+        """Final growth, economic and compliance figures of the run so far."""
+        return run_summary(self)
+
+    def _credit_sellers(self, orders: Orders, day: int) -> None:
+        """Record members' personal sales (not self-purchases) and update their tiers."""
+        sold = (orders.seller >= 0) & ~orders.self_purchase
+        sellers = orders.seller[sold]
+        np.add.at(self.people.sales, sellers, orders.amount[sold])
+        self.people.last_active_day[sellers] = day
+        self.members.promote(np.unique(sellers))
+
+
+def _reporter(name: str) -> Callable[[SocialCommerceModel], float]:
+    return lambda model: model.today[name]

@@ -1,0 +1,185 @@
+"""Reading scenario files: TOML, `extends` inheritance, `--set` overrides, validation.
+
+Every failure is a `ScenarioError` naming the file (or `--set`) and the key, so the
+command line can print one clear line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from pydantic import ValidationError
+
+from simulation.scenario.schema import GRAPH_KINDS, Scenario
+
+OVERRIDE_SOURCE = "--set"
+
+
+class ScenarioError(ValueError):
+    """A bad scenario: names where the problem is (file or --set) and which key."""
+
+    def __init__(self, source: str, key: str | None, message: str) -> None:
+        self.source, self.key, self.message = source, key, message
+        where = f"{source}: {key}" if key else source
+        super().__init__(f"{where}: {message}")
+
+
+def load_scenario(
+    path: str | Path, overrides: Mapping[str, Any] | None = None
+) -> Scenario:
+    """Load, inherit, override and validate a scenario file.
+
+    `overrides` maps dotted keys (`"population.size"`) to values; they are
+    type-checked exactly like values read from the file.
+    """
+    path = Path(path)
+    raw, origins = _read_chain(path.resolve(), chain=())
+    raw.setdefault("name", path.stem)
+    for key, value in (overrides or {}).items():
+        _apply_override(raw, origins, key, value)
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as err:
+        raise _explain(err, origins, str(path)) from None
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse a `section.key=value` string; the value is read as TOML, else as text."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ScenarioError(OVERRIDE_SOURCE, text, "expected section.key=value")
+    try:
+        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()
+    return key, parsed
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """Hash of what is simulated: everything but the name, description and seed."""
+    content = scenario.model_dump(mode="json", exclude={"name", "description"})
+    content["run"].pop("seed")
+    blob = json.dumps(content, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def scenario_toml(scenario: Scenario) -> str:
+    """The resolved scenario as TOML text, loadable on its own (no `extends`)."""
+    return tomli_w.dumps(scenario.model_dump(mode="json"))
+
+
+def _read_chain(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[str, str]]:
+    """Read a file and the files it extends; return the merged table and key origins."""
+    if path in chain:
+        cycle = " -> ".join(p.name for p in (*chain, path))
+        raise ScenarioError(str(chain[-1]), "extends", f"cycle: {cycle}")
+    if not path.is_file():
+        source = str(chain[-1]) if chain else str(path)
+        key = "extends" if chain else None
+        raise ScenarioError(source, key, f"no such scenario file: {path}")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(str(path), None, f"TOML syntax error: {err}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(str(path), None, "not a UTF-8 text file") from None
+    _absolutise_paths(raw, path.parent)
+    origins = {key: str(path) for key in _leaf_keys(raw)}
+    parent = raw.pop("extends", None)
+    if chain:
+        raw.pop("name", None)
+    if parent is None:
+        return raw, origins
+    if not isinstance(parent, str):
+        raise ScenarioError(str(path), "extends", "must be a path string")
+    parent_path = Path(parent)
+    if not parent_path.is_absolute():
+        parent_path = path.parent / parent_path
+    base, base_origins = _read_chain(parent_path.resolve(), (*chain, path))
+    return _merge(base, raw), base_origins | origins
+
+
+def _absolutise_paths(raw: dict, folder: Path) -> None:
+    """Make a relative `graph.path` relative to the file that names it."""
+    graph = raw.get("graph")
+    if isinstance(graph, dict) and isinstance(graph.get("path"), str):
+        target = Path(graph["path"])
+        if not target.is_absolute():
+            graph["path"] = str((folder / target).resolve())
+
+
+def _merge(base: dict, top: dict) -> dict:
+    """Deep-merge `top` over `base`; a graph whose kind changes keeps only keys it accepts."""
+    merged = dict(base)
+    for key, value in top.items():
+        old = merged.get(key)
+        if isinstance(old, dict) and isinstance(value, dict):
+            if key == "graph":
+                old = _keep_graph_keys(old, value.get("kind", old.get("kind")))
+            merged[key] = _merge(old, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _keep_graph_keys(graph: dict, kind: Any) -> dict:
+    """The keys of a graph table that a graph of `kind` accepts."""
+    model = GRAPH_KINDS.get(kind)
+    if model is None:
+        return graph
+    return {k: v for k, v in graph.items() if k in model.model_fields}
+
+
+def _leaf_keys(table: dict, prefix: str = "") -> list[str]:
+    keys = []
+    for key, value in table.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            keys.extend(_leaf_keys(value, f"{dotted}."))
+        else:
+            keys.append(dotted)
+    return keys
+
+
+def _apply_override(raw: dict, origins: dict[str, str], key: str, value: Any) -> None:
+    """Set one dotted key in the raw table, as `--set` does."""
+    parts = key.split(".")
+    if not all(parts):
+        raise ScenarioError(OVERRIDE_SOURCE, key, "expected section.key=value")
+    table = raw
+    for part in parts[:-1]:
+        child = table.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ScenarioError(OVERRIDE_SOURCE, key, f"'{part}' is not a table")
+        table = child
+    if parts == ["graph", "kind"]:
+        raw["graph"] = _keep_graph_keys(raw["graph"], value)
+        table = raw["graph"]
+    if isinstance(value, str) and parts[-1] == "path":
+        value = str(Path(value).resolve())
+    table[parts[-1]] = value
+    origins[key] = OVERRIDE_SOURCE
+
+
+def _explain(err: ValidationError, origins: dict[str, str], top: str) -> ScenarioError:
+    """Turn pydantic's first error into a one-line ScenarioError naming file and key."""
+    first = err.errors()[0]
+    loc = [str(part) for part in first["loc"]]
+    if len(loc) > 1 and loc[0] == "graph" and loc[1] in GRAPH_KINDS:
+        del loc[1]
+    key = ".".join(loc)
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] not in ("missing", "extra_forbidden") and "input" in first:
+        if not isinstance(first["input"], dict):
+            message += f" (got {first['input']!r})"
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    source = origins.get(key, top)
+    return ScenarioError(source, key or None, message)

@@ -1,0 +1,210 @@
+"""The scenario schema: every key a scenario file may set, its type, range and default.
+
+Sections are strict pydantic models: an unknown key, a wrong type or a value out of
+range is an error that names the key. Units are given in each field's description.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Rate = Annotated[float, Field(ge=0.0, le=1.0)]
+Money = Annotated[float, Field(ge=0.0)]
+
+
+class Section(BaseModel):
+    """Base of every scenario table: strict types, no unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class RunConfig(Section):
+    steps: int = Field(365, ge=0, description="days to simulate")
+    seed: int = Field(42, ge=0, description="seed of the run's numpy Generator")
+
+
+class PopulationConfig(Section):
+    size: int = Field(20_000, gt=0, description="people on the social graph")
+    initial_members: int = Field(20, ge=0, description="members on day 0 (no sponsor)")
+
+
+class _GraphBase(Section):
+    mean_degree: float = Field(20.0, gt=0.0, description="mean number of ties per person")
+
+
+class ErdosRenyiGraph(_GraphBase):
+    kind: Literal["erdos_renyi"]
+
+
+class WattsStrogatzGraph(_GraphBase):
+    kind: Literal["watts_strogatz"]
+    rewire_prob: Probability = Field(0.1, description="share of ring ties rewired at random")
+
+
+class BarabasiAlbertGraph(_GraphBase):
+    kind: Literal["barabasi_albert"]
+
+
+class CirclesGraph(_GraphBase):
+    kind: Literal["circles"]
+    circle_size: int = Field(50, ge=2, description="people per social circle")
+    within_share: Probability = Field(0.8, description="share of a person's ties inside its circle")
+
+
+class CompleteGraph(Section):
+    kind: Literal["complete"]
+
+
+class EdgelistGraph(Section):
+    kind: Literal["edgelist"]
+    path: str = Field(description="file of 'u v' lines; relative to the scenario file")
+
+
+GraphConfig = Annotated[
+    ErdosRenyiGraph
+    | WattsStrogatzGraph
+    | BarabasiAlbertGraph
+    | CirclesGraph
+    | CompleteGraph
+    | EdgelistGraph,
+    Field(discriminator="kind"),
+]
+GRAPH_KINDS: dict[str, type[Section]] = {
+    "erdos_renyi": ErdosRenyiGraph,
+    "watts_strogatz": WattsStrogatzGraph,
+    "barabasi_albert": BarabasiAlbertGraph,
+    "circles": CirclesGraph,
+    "complete": CompleteGraph,
+    "edgelist": EdgelistGraph,
+}
+
+
+class SharingConfig(Section):
+    shares_per_day: float = Field(
+        3.0, ge=0.0, description="shares a member of effort 1 sends per day (Poisson mean)"
+    )
+    effort_mean: Probability = Field(0.5, description="mean member effort in [0, 1] (Beta)")
+
+
+class TrustConfig(Section):
+    baseline: Probability = Field(0.5, description="trust in a contact at start and at rest")
+    recovery_rate: float = Field(0.02, ge=0.0, description="per day, toward baseline")
+    fatigue_tolerance: float = Field(
+        3.0, ge=0.0, description="fatigue (decayed count of shares received) a person tolerates"
+    )
+    fatigue_decay: float = Field(0.3, ge=0.0, description="per day, exponential")
+    erosion: Rate = Field(0.1, description="share of trust lost per share beyond tolerance")
+    good_purchase_gain: Rate = Field(0.1, description="share of the gap to 1 gained")
+    bad_purchase_loss: Rate = Field(0.3, description="share of trust lost after a bad purchase")
+
+
+class PurchaseConfig(Section):
+    price: float = Field(99.0, gt=0.0, description="RMB per order at list price")
+    market_price: float = Field(109.0, gt=0.0, description="RMB, the same basket elsewhere")
+    price_elasticity: float = Field(1.5, ge=0.0, description="exponent of market/price")
+    gross_margin: Rate = Field(0.35, description="share of the list price above cost of goods")
+    conversion: Probability = Field(0.08, description="purchase chance of a share at full scores")
+    need_mean: Probability = Field(0.5, description="mean need for the product (Beta)")
+    fatigue_sensitivity: float = Field(0.2, ge=0.0, description="conversion × exp(-s·fatigue)")
+    bad_experience_prob: Probability = Field(0.05, description="chance an order disappoints")
+    repurchase_days: int = Field(30, ge=1, description="days of a buyer's repurchase cycle")
+    repurchase_prob: Probability = Field(0.5, description="chance of reordering at cycle × trust")
+    self_purchase_prob: Probability = Field(
+        0.02, description="per member per day, scaled by need"
+    )
+    member_discount: Rate = Field(0.1, description="members' discount on their own orders")
+
+
+class RecruitmentConfig(Section):
+    invite: Literal["once", "every_step"] = Field(
+        "every_step", description="members invite contacts once after joining, or every day"
+    )
+    invite_prob: Probability = Field(0.01, description="per member, per contact, per invitation")
+    horizon_days: float = Field(
+        180.0, ge=0.0, description="days of benefit a contact weighs against the entry cost"
+    )
+    effort_cost: Money = Field(
+        100.0, description="RMB, mean personal cost of joining (exponential across people)"
+    )
+
+
+class CommissionConfig(Section):
+    entry_fee: Money = Field(0.0, description="RMB paid to the platform on joining")
+    tier_sales: list[Annotated[float, Field(ge=0.0)]] = Field(
+        default_factory=lambda: [0.0, 5000.0],
+        description="RMB of cumulative personal sales that reach each tier; first is 0",
+    )
+    direct_rate: list[Rate] = Field(
+        default_factory=lambda: [0.10, 0.15], description="share of each own sale, by tier"
+    )
+    override_rates: list[Rate] = Field(
+        default_factory=lambda: [0.03], description="share of a sale paid d levels up"
+    )
+    recruiting_bonus: list[Money] = Field(
+        default_factory=list, description="RMB paid d levels up per new member"
+    )
+    payout_cap: float = Field(
+        0.3, ge=0.0, description="day's payouts at most this share of the day's GMV; 0 = no cap"
+    )
+
+    @model_validator(mode="after")
+    def _tiers_line_up(self) -> CommissionConfig:
+        if len(self.direct_rate) != len(self.tier_sales):
+            raise ValueError(
+                f"direct_rate has {len(self.direct_rate)} entries but tier_sales has "
+                f"{len(self.tier_sales)}; give one rate per tier"
+            )
+        if not self.tier_sales or self.tier_sales[0] != 0.0:
+            raise ValueError("tier_sales must start at 0 (the entry tier)")
+        if any(b < a for a, b in zip(self.tier_sales, self.tier_sales[1:], strict=False)):
+            raise ValueError("tier_sales must be ascending")
+        return self
+
+
+class ChurnConfig(Section):
+    reservation_income: float = Field(
+        1.0, description="RMB/day of net income below which a member considers quitting"
+    )
+    grace_days: int = Field(60, ge=0, description="days of membership before income is judged")
+    quit_prob: Probability = Field(0.02, description="per day, while below reservation")
+    inactive_days: int = Field(
+        90, ge=0, description="quit after this many days with no sale or recruit; 0 = never"
+    )
+
+
+class PlatformConfig(Section):
+    organic_join_prob: Probability = Field(
+        0.00005, description="per non-member per day, reached by advertising"
+    )
+    organic_buy_prob: Probability = Field(
+        0.0005, description="per person in the market per day, buying direct"
+    )
+
+
+class Scenario(Section):
+    """A whole scenario: what is simulated, for how long, under which scheme."""
+
+    name: str = Field("scenario", description="used to name the results folder")
+    description: str = ""
+    run: RunConfig = RunConfig()
+    population: PopulationConfig = PopulationConfig()
+    graph: GraphConfig = Field(default_factory=lambda: WattsStrogatzGraph(kind="watts_strogatz"))
+    sharing: SharingConfig = SharingConfig()
+    trust: TrustConfig = TrustConfig()
+    purchase: PurchaseConfig = PurchaseConfig()
+    recruitment: RecruitmentConfig = RecruitmentConfig()
+    commission: CommissionConfig = CommissionConfig()
+    churn: ChurnConfig = ChurnConfig()
+    platform: PlatformConfig = PlatformConfig()
+
+    @model_validator(mode="after")
+    def _population_fits(self) -> Scenario:
+        if self.population.initial_members > self.population.size:
+            raise ValueError(
+                f"population.initial_members ({self.population.initial_members}) exceeds "
+                f"population.size ({self.population.size})"
+            )
+        return self

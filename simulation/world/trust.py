@@ -1,0 +1,78 @@
+"""Per-tie trust: a receiver's trust in a sender, recovering lazily toward a baseline.
+
+A tie stores the trust it was left at and the day it was last touched; reading it
+applies the recovery since then, T(t) = b + (T₀ − b)·exp(−ρ·(t − t₀)), so untouched
+ties cost nothing per day.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulation.world.graph import ContactGraph
+
+
+class TieTrust:
+    """Trust on every tie of a graph; dense arrays for a stored graph, sparse otherwise."""
+
+    def __init__(self, graph: ContactGraph, baseline: float, recovery_rate: float) -> None:
+        self.baseline = baseline
+        self.recovery_rate = recovery_rate
+        self.dense = graph.dense_ties
+        size = graph.n_ties if self.dense else 0
+        self._keys = np.empty(0, dtype=np.int64)
+        self._value = np.full(size, baseline, dtype=np.float32)
+        self._touched = np.zeros(size, dtype=np.int32)
+
+    def read(self, ties: np.ndarray, day: int) -> np.ndarray:
+        """Trust on `ties` as of `day`."""
+        slots, known = self._locate(ties)
+        trust = np.full(ties.shape, self.baseline)
+        left = self._value[slots[known]].astype(np.float64)
+        elapsed = day - self._touched[slots[known]]
+        recovery = np.exp(-self.recovery_rate * elapsed)
+        trust[known] = self.baseline + (left - self.baseline) * recovery
+        return trust
+
+    def write(self, ties: np.ndarray, trust: np.ndarray, day: int) -> None:
+        """Set trust on distinct `ties` as of `day`."""
+        if not self.dense:
+            self._insert(ties)
+        slots, _ = self._locate(ties)
+        self._value[slots] = np.clip(trust, 0.0, 1.0)
+        self._touched[slots] = day
+
+    def scale(self, ties: np.ndarray, factor: np.ndarray, day: int) -> None:
+        """Multiply trust on distinct `ties` by `factor` (erosion, bad experiences)."""
+        self.write(ties, self.read(ties, day) * factor, day)
+
+    def raise_toward_one(self, ties: np.ndarray, share: float, day: int) -> None:
+        """Close `share` of the gap between trust on distinct `ties` and full trust."""
+        trust = self.read(ties, day)
+        self.write(ties, trust + share * (1.0 - trust), day)
+
+    @property
+    def stored(self) -> int:
+        """How many ties hold state."""
+        return int(self._value.size)
+
+    def _locate(self, ties: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.dense:
+            return ties, np.ones(ties.shape, dtype=bool)
+        slots = np.searchsorted(self._keys, ties)
+        slots = np.minimum(slots, max(self._keys.size - 1, 0))
+        known = self._keys[slots] == ties if self._keys.size else np.zeros(ties.shape, bool)
+        return slots, known
+
+    def _insert(self, ties: np.ndarray) -> None:
+        _, known = self._locate(ties)
+        fresh = ties[~known]
+        if fresh.size == 0:
+            return
+        keys = np.concatenate([self._keys, fresh])
+        order = np.argsort(keys, kind="stable")
+        self._keys = keys[order]
+        value = np.concatenate([self._value, np.full(fresh.size, self.baseline, np.float32)])
+        touched = np.concatenate([self._touched, np.zeros(fresh.size, np.int32)])
+        self._value = value[order]
+        self._touched = touched[order]
