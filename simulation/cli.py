@@ -49,7 +49,7 @@ class OneLineParser(argparse.ArgumentParser):
     """An argument parser whose errors are one line and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(BAD_INPUT, f"{self.prog}: error: {message}\n")
+        self.exit(BAD_INPUT, f"sharelab: error: {message}\n")
 
 
 def non_negative(text: str) -> int:
@@ -71,7 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=non_negative, help="override run.seed")
     run.add_argument("--steps", type=non_negative, help="override run.steps (days)")
     run.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
         help="override a scenario key (repeatable); the value is read as TOML",
     )
     run.add_argument(
@@ -103,7 +107,10 @@ def run_command(args: argparse.Namespace) -> int:
         raise ScenarioError("--out", None, f"{out} exists and is not empty; choose another")
     model = SocialCommerceModel(scenario)
     with tqdm(
-        total=scenario.run.steps, desc=scenario.name, unit="day", disable=args.quiet,
+        total=scenario.run.steps,
+        desc=scenario.name,
+        unit="day",
+        disable=args.quiet,
         file=sys.stderr,
     ) as bar:
         model.run(progress=lambda _day: bar.update())

@@ -54,8 +54,9 @@ def write_run(model: SocialCommerceModel, out: Path) -> dict[str, Any]:
         timeseries.to_parquet(staging / "timeseries.parquet", index=False)
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         (staging / "scenario.toml").write_text(scenario_toml(model.scenario))
-        save_growth_plot(timeseries, f"{model.scenario.name} (seed {summary['seed']})",
-                         staging / "growth.png")
+        save_growth_plot(
+            timeseries, f"{model.scenario.name} (seed {summary['seed']})", staging / "growth.png"
+        )
         if out.exists():
             out.rmdir()
         staging.rename(out)

@@ -161,3 +161,11 @@ def test_extends_cycle(tmp_path):
     with pytest.raises(ScenarioError, match="cycle: a.toml -> b.toml -> a.toml") as err:
         load_scenario(tmp_path / "a.toml")
     assert err.value.key == "extends"
+
+
+def test_missing_edgelist_file_names_the_key(tmp_path):
+    path = write(tmp_path, "g.toml", '[graph]\nkind = "edgelist"\npath = "absent.txt"\n')
+    with pytest.raises(ScenarioError, match="no such file") as err:
+        load_scenario(path)
+    assert err.value.key == "graph.path"
+    assert err.value.source == str(path.resolve())

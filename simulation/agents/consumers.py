@@ -77,7 +77,8 @@ class Consumers:
 
     def respond(self, shares: Shares, met_trust: np.ndarray, day: int) -> Orders:
         """Receivers in the market buy from a share with probability
-        min(1, conversion × trust × need × (market/price)^ε × exp(−s·fatigue)); at most once a day."""
+        min(1, conversion × trust × need × (market/price)^ε × exp(−s·fatigue)),
+        at most once a day."""
         people = self.people
         cfg = self.purchase
         receiver = shares.receiver

@@ -52,7 +52,8 @@ class Members:
     def share(self, day: int) -> Shares:
         """Each member sends Poisson(shares_per_day × effort) shares to random contacts."""
         members = self.people.members
-        counts = self.rng.poisson(self.scenario.sharing.shares_per_day * self.people.effort[members])
+        intensity = self.scenario.sharing.shares_per_day * self.people.effort[members]
+        counts = self.rng.poisson(intensity)
         senders = np.repeat(members, counts)
         return Shares(*self.graph.random_contacts(senders, self.rng))
 

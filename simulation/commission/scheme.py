@@ -67,12 +67,13 @@ class CommissionScheme:
         sold = orders.seller != PLATFORM
         direct = sold & ~orders.self_purchase
         sellers = orders.seller[direct]
-        lines.append(
-            (sellers, orders.amount[direct] * self.direct_rate[tier[sellers]], DIRECT, 0)
-        )
+        lines.append((sellers, orders.amount[direct] * self.direct_rate[tier[sellers]], DIRECT, 0))
         lines += self._up_chain(
-            orders.seller[sold], orders.amount[sold].astype(np.float64),
-            self.override_rates, OVERRIDE, upline,
+            orders.seller[sold],
+            orders.amount[sold].astype(np.float64),
+            self.override_rates,
+            OVERRIDE,
+            upline,
         )
         lines += self._up_chain(
             np.asarray(newcomers, dtype=np.int64),

@@ -18,8 +18,9 @@ def gini(values: np.ndarray) -> float:
     total = values.sum()
     if values.size == 0 or total <= 0:
         return 0.0
-    ranks = np.arange(1, values.size + 1)
-    return float(2.0 * (ranks * values).sum() / (values.size * total) - (values.size + 1) / values.size)
+    n = values.size
+    ranks = np.arange(1, n + 1)
+    return float(2.0 * (ranks * values).sum() / (n * total) - (n + 1) / n)
 
 
 def run_summary(model: SocialCommerceModel) -> dict[str, Any]:

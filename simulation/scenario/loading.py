@@ -30,9 +30,7 @@ class ScenarioError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
-def load_scenario(
-    path: str | Path, overrides: Mapping[str, Any] | None = None
-) -> Scenario:
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
     """Load, inherit, override and validate a scenario file.
 
     `overrides` maps dotted keys (`"population.size"`) to values; they are
@@ -44,9 +42,13 @@ def load_scenario(
     for key, value in (overrides or {}).items():
         _apply_override(raw, origins, key, value)
     try:
-        return Scenario.model_validate(raw)
+        scenario = Scenario.model_validate(raw)
     except ValidationError as err:
         raise _explain(err, origins, str(path)) from None
+    if scenario.graph.kind == "edgelist" and not Path(scenario.graph.path).is_file():
+        source = origins.get("graph.path", str(path))
+        raise ScenarioError(source, "graph.path", f"no such file: {scenario.graph.path}")
+    return scenario
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -176,9 +178,9 @@ def _explain(err: ValidationError, origins: dict[str, str], top: str) -> Scenari
         del loc[1]
     key = ".".join(loc)
     message = first["msg"].removeprefix("Value error, ")
-    if first["type"] not in ("missing", "extra_forbidden") and "input" in first:
-        if not isinstance(first["input"], dict):
-            message += f" (got {first['input']!r})"
+    shows_input = first["type"] not in ("missing", "extra_forbidden")
+    if shows_input and not isinstance(first.get("input", {}), dict):
+        message += f" (got {first['input']!r})"
     if first["type"] == "extra_forbidden":
         message = "unknown key"
     source = origins.get(key, top)

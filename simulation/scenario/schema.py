@@ -112,9 +112,7 @@ class PurchaseConfig(Section):
     bad_experience_prob: Probability = Field(0.05, description="chance an order disappoints")
     repurchase_days: int = Field(30, ge=1, description="days of a buyer's repurchase cycle")
     repurchase_prob: Probability = Field(0.5, description="chance of reordering at cycle × trust")
-    self_purchase_prob: Probability = Field(
-        0.02, description="per member per day, scaled by need"
-    )
+    self_purchase_prob: Probability = Field(0.02, description="per member per day, scaled by need")
     member_discount: Rate = Field(0.1, description="members' discount on their own orders")
 
 

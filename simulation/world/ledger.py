@@ -82,7 +82,8 @@ class Ledger:
             setattr(self.today, name, getattr(self.today, name) + int(total))
 
     def close_day(self) -> DayBook:
-        if self.today.imbalance():
-            raise LedgerImbalance(f"day {self.today.day}: books off by {self.today.imbalance()} cents")
+        off = self.today.imbalance()
+        if off:
+            raise LedgerImbalance(f"day {self.today.day}: books off by {off} cents")
         self.books.append(self.today)
         return self.today

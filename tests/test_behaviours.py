@@ -1,0 +1,248 @@
+"""Each behaviour on small hand-built graphs, against values worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from simulation.agents.consumers import Consumers, Shares
+from simulation.agents.members import Members
+from simulation.commission.orders import PLATFORM
+from simulation.world.people import FORMER, MEMBER, People
+from simulation.world.trust import TieTrust
+from tests.conftest import graph_from_pairs, scenario
+
+STAR = [(0, 4), (1, 4), (2, 4), (3, 4)]
+
+
+def world(pairs, n, **sections):
+    """People, graph, trust and both populations for a scenario built from defaults."""
+    config = scenario(**sections)
+    graph = graph_from_pairs(n, pairs)
+    people = People(n)
+    people.need[:] = 1.0
+    trust = TieTrust(graph, config.trust.baseline, config.trust.recovery_rate)
+    rng = np.random.default_rng(0)
+    members = Members(people, graph, trust, config, rng)
+    consumers = Consumers(people, trust, config.trust, config.purchase, rng)
+    return config, graph, people, trust, members, consumers
+
+
+def tie(graph, sender, receiver):
+    return int(graph.indptr[sender] + np.flatnonzero(graph.neighbours(sender) == receiver)[0])
+
+
+def shares_to(graph, senders, receiver):
+    ties = np.array([tie(graph, s, receiver) for s in senders])
+    return Shares(np.array(senders), np.full(len(senders), receiver), ties)
+
+
+def test_shares_past_tolerance_erode_trust_in_their_senders():
+    _, graph, people, trust, _, consumers = world(
+        STAR, 5, trust={"fatigue_tolerance": 2.0, "erosion": 0.5, "baseline": 0.6}
+    )
+    met = consumers.receive(shares_to(graph, [0, 1, 2, 3], 4), day=1)
+    assert met == pytest.approx([0.6, 0.6, 0.3, 0.3])
+    assert people.fatigue[4] == pytest.approx(4.0)
+
+
+def test_fatigue_decays_lazily_between_days():
+    config, graph, people, _, _, consumers = world(
+        STAR, 5, trust={"fatigue_tolerance": 10.0, "fatigue_decay": 0.5}
+    )
+    consumers.receive(shares_to(graph, [0, 1], 4), day=1)
+    consumers.receive(shares_to(graph, [2], 4), day=3)
+    assert people.fatigue[4] == pytest.approx(2 * math.exp(-0.5 * 2) + 1)
+
+
+def test_repeated_shares_over_one_tie_erode_it_once_per_share():
+    _, graph, _, trust, _, consumers = world(
+        STAR, 5, trust={"fatigue_tolerance": 0.0, "erosion": 0.5, "baseline": 0.8}
+    )
+    consumers.receive(shares_to(graph, [0, 0, 0], 4), day=1)
+    assert trust.read(np.array([tie(graph, 0, 4)]), 1) == pytest.approx([0.1])
+
+
+def test_trust_recovers_toward_baseline():
+    _, graph, _, trust, _, _ = world(STAR, 5, trust={"baseline": 0.5, "recovery_rate": 0.1})
+    edge = np.array([tie(graph, 0, 4)])
+    trust.write(edge, np.array([0.1]), day=3)
+    assert trust.read(edge, 13) == pytest.approx([0.5 - 0.4 * math.exp(-1.0)])
+
+
+def test_purchase_experience_moves_trust():
+    _, graph, _, trust, _, consumers = world(
+        STAR,
+        5,
+        trust={"baseline": 0.5, "good_purchase_gain": 0.2, "bad_purchase_loss": 0.5},
+        purchase={"bad_experience_prob": 0.0},
+    )
+    edge = np.array([tie(graph, 0, 4)])
+    consumers.experience(edge, day=1)
+    assert trust.read(edge, 1) == pytest.approx([0.6])
+    consumers.purchase = consumers.purchase.model_copy(update={"bad_experience_prob": 1.0})
+    consumers.experience(edge, day=1)
+    assert trust.read(edge, 1) == pytest.approx([0.3])
+
+
+CERTAIN_PURCHASE = {
+    "purchase": {
+        "conversion": 1.0,
+        "price": 100.0,
+        "market_price": 100.0,
+        "fatigue_sensitivity": 0.0,
+        "gross_margin": 0.4,
+        "repurchase_days": 30,
+    },
+    "trust": {"baseline": 1.0, "fatigue_tolerance": 100.0},
+}
+
+
+def test_a_certain_purchase_happens_once_a_day_and_only_in_the_market():
+    _, graph, people, _, _, consumers = world(STAR + [(0, 1)], 5, **CERTAIN_PURCHASE)
+    shares = shares_to(graph, [0, 1, 2], 4)
+    shares = Shares(
+        np.append(shares.sender, 0),
+        np.append(shares.receiver, 1),
+        np.append(shares.tie, tie(graph, 0, 1)),
+    )
+    people.next_due[1] = 5
+    met = consumers.receive(shares, day=1)
+    orders = consumers.respond(shares, met, day=1)
+    assert list(orders.buyer) == [4]
+    assert orders.seller[0] in (0, 1, 2)
+    assert list(orders.amount) == [10000]
+    assert list(orders.cost_of_goods) == [6000]
+    assert people.next_due[4] == 31
+    assert people.last_seller[4] == orders.seller[0]
+
+
+def test_conversion_follows_trust_need_price_and_fatigue():
+    _, graph, people, trust, _, consumers = world(
+        [(0, i) for i in range(1, 40001)],
+        40001,
+        purchase={
+            "conversion": 0.5,
+            "price": 100.0,
+            "market_price": 110.0,
+            "price_elasticity": 1.0,
+            "fatigue_sensitivity": 0.5,
+        },
+        trust={"baseline": 0.8, "fatigue_tolerance": 100.0},
+    )
+    people.need[:] = 0.5
+    receivers = np.arange(1, 40001)
+    shares = Shares(np.zeros(40000, dtype=np.int64), receivers, np.arange(40000))
+    met = consumers.receive(shares, day=1)
+    orders = consumers.respond(shares, met, day=1)
+    expected = 0.5 * 0.8 * 0.5 * 1.1 * math.exp(-0.5 * 1.0)
+    assert orders.size / 40000 == pytest.approx(expected, abs=0.01)
+
+
+def test_repurchase_goes_to_the_last_seller_or_to_the_platform_if_it_left():
+    config, graph, people, _, _, consumers = world(
+        STAR, 5, purchase={"repurchase_prob": 1.0}, trust={"baseline": 1.0}
+    )
+    people.role[[0, 1]] = [MEMBER, FORMER]
+    people.next_due[[2, 3]] = 7
+    people.last_seller[[2, 3]] = [0, 1]
+    people.last_tie[[2, 3]] = [0, 1]
+    orders = consumers.repurchase(day=7)
+    assert dict(zip(orders.buyer, orders.seller, strict=True)) == {2: 0, 3: PLATFORM}
+    assert people.next_due[2] == 7 + config.purchase.repurchase_days
+
+
+def test_members_self_purchase_at_the_discount():
+    _, _, people, _, _, consumers = world(
+        STAR, 5, purchase={"self_purchase_prob": 1.0, "price": 100.0, "member_discount": 0.2}
+    )
+    orders = consumers.self_purchase(np.array([0, 3]), day=1)
+    assert list(orders.buyer) == [0, 3] and list(orders.seller) == [0, 3]
+    assert list(orders.amount) == [8000, 8000]
+    assert np.all(orders.self_purchase)
+
+
+def test_sharing_intensity_is_poisson_in_effort():
+    _, _, people, _, members, _ = world(
+        [(0, i) for i in range(1, 11)], 11, sharing={"shares_per_day": 4.0}
+    )
+    people.role[0] = MEMBER
+    people.effort[0] = 0.5
+    counts = [members.share(day).size for day in range(2000)]
+    assert np.mean(counts) == pytest.approx(2.0, rel=0.05)
+    shares = members.share(1)
+    assert set(shares.receiver) <= set(range(1, 11))
+
+
+def test_a_contact_joins_when_the_benefit_it_sees_beats_fee_and_effort():
+    sections = {
+        "recruitment": {"invite": "every_step", "invite_prob": 1.0, "horizon_days": 10.0},
+        "commission": {"entry_fee": 50.0},
+        "purchase": {"self_purchase_prob": 0.0},
+        "trust": {"baseline": 0.5},
+    }
+    _, _, people, _, members, _ = world([(0, 1), (0, 2)], 3, **sections)
+    members.join(np.array([0]), np.array([-1]), day=0)
+    people.income[0] = 100_00
+    people.join_cost[[1, 2]] = [0.0, 1.0]
+    newcomers, sponsors = members.recruit(day=10)
+    assert list(newcomers) == [1]
+    assert list(sponsors) == [0]
+
+
+def test_invite_once_reaches_each_contact_the_day_after_joining_only():
+    sections = {
+        "recruitment": {"invite": "once", "invite_prob": 1.0, "effort_cost": 0.0},
+    }
+    path = [(0, 1), (1, 2), (2, 3), (3, 4)]
+    _, _, people, _, members, _ = world(path, 5, **sections)
+    people.join_cost[:] = 0.0
+    members.join(np.array([0]), np.array([-1]), day=0)
+    for day in range(1, 6):
+        newcomers, sponsors = members.recruit(day)
+        members.join(newcomers, sponsors, day)
+        assert list(newcomers) == ([day] if day <= 4 else [])
+    assert list(people.sponsor) == [-1, 0, 1, 2, 3]
+
+
+def test_churn_on_low_income_and_inactivity():
+    sections = {
+        "churn": {
+            "reservation_income": 1.0,
+            "grace_days": 10,
+            "quit_prob": 1.0,
+            "inactive_days": 30,
+        }
+    }
+    _, _, people, _, members, _ = world(STAR, 5, **sections)
+    members.join(np.arange(4), np.full(4, -1), day=0)
+    people.income[[0, 1, 2, 3]] = [40_00, 5_00, 40_00, 100_00]
+    people.joined_day[3] = 15
+    people.last_active_day[[0, 1, 2]] = [19, 19, 0]
+    leavers = members.churn(day=20)
+    assert list(leavers) == [1]
+    leavers = members.churn(day=30)
+    assert sorted(leavers) == [2]
+    assert people.role[1] == FORMER and people.left_day[1] == 20
+
+
+def test_departed_uplines_are_compressed_to_the_next_active_one():
+    people = People(5)
+    people.role[:] = MEMBER
+    people.sponsor[:] = [-1, 0, 1, 2, 3]
+    people.role[[1, 2]] = FORMER
+    assert list(people.upline(np.array([3, 4, 1]))) == [0, 3, 0]
+    assert people.sponsor[3] == 0
+    people.role[0] = FORMER
+    assert list(people.upline(np.array([3]))) == [-1]
+
+
+def test_tiers_follow_cumulative_personal_sales():
+    _, _, people, _, members, _ = world(
+        STAR, 5, commission={"tier_sales": [0.0, 100.0, 1000.0], "direct_rate": [0.1, 0.2, 0.3]}
+    )
+    people.sales[[0, 1, 2]] = [99_99, 100_00, 2000_00]
+    members.promote(np.array([0, 1, 2]))
+    assert list(people.tier[[0, 1, 2]]) == [0, 1, 2]

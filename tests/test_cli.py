@@ -1,0 +1,145 @@
+"""`sharelab run`: results on success; one line, exit 2 and nothing written on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from simulation.cli import main
+from simulation.metrics.daily import COLUMNS
+from tests.conftest import SCENARIOS
+
+SMALL = ["--set", "population.size=1500", "--steps", "40", "--quiet"]
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+
+def written(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def test_run_writes_results_and_prints_a_summary(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", str(SCENARIOS / "baseline.toml"), *SMALL, "--out", str(out)]) == 0
+    names = {p.name for p in written(out)}
+    assert names == {"timeseries.parquet", "summary.json", "scenario.toml", "growth.png"}
+    table = pd.read_parquet(out / "timeseries.parquet")
+    assert list(table.columns) == list(COLUMNS) and len(table) == 40
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seed"] == 42 and summary["days"] == 40 and summary["people"] == 1500
+    assert summary["versions"]["mesa"].startswith("3.")
+    for key in (
+        "recruitment_reward_share",
+        "entry_fee_share",
+        "paid_depth",
+        "loss_fraction",
+        "income_gini",
+        "peak_join_day",
+        "final_penetration",
+        "scenario_hash",
+    ):
+        assert key in summary
+    printed = capsys.readouterr().out
+    assert "final penetration" in printed and "income Gini" in printed
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_default_folder_is_results_scenario_run_id(tmp_path):
+    assert main(["run", str(SCENARIOS / "baseline.toml"), *SMALL, "--seed", "9"]) == 0
+    (run_dir,) = (tmp_path / "results" / "baseline").iterdir()
+    assert run_dir.name.endswith("-seed9")
+
+
+def test_resolved_scenario_reruns_identically(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert main(["run", str(SCENARIOS / "baseline.toml"), *SMALL, "--out", str(first)]) == 0
+    assert main(["run", str(first / "scenario.toml"), "--quiet", "--out", str(second)]) == 0
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(first / "timeseries.parquet"),
+        pd.read_parquet(second / "timeseries.parquet"),
+    )
+    other = tmp_path / "c"
+    assert (
+        main(["run", str(SCENARIOS / "baseline.toml"), *SMALL, "--seed", "1", "--out", str(other)])
+        == 0
+    )
+    assert not pd.read_parquet(other / "timeseries.parquet").equals(
+        pd.read_parquet(first / "timeseries.parquet")
+    )
+
+
+def bad(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+BAD_INPUTS = {
+    "unknown key": (
+        lambda t: [bad(t, "s.toml", "[population]\ncolour = 1\n")],
+        "population.colour: unknown key",
+    ),
+    "wrong type": (lambda t: [bad(t, "s.toml", '[run]\nsteps = "many"\n')], "run.steps"),
+    "negative size": (lambda t: [bad(t, "s.toml", "[population]\nsize = -3\n")], "population.size"),
+    "probability above 1": (
+        lambda t: [bad(t, "s.toml", "[platform]\norganic_join_prob = 2.0\n")],
+        "platform.organic_join_prob",
+    ),
+    "missing file": (lambda t: [str(t / "absent.toml")], "no such scenario file"),
+    "TOML syntax": (lambda t: [bad(t, "s.toml", "[run\nsteps = 3\n")], "TOML syntax error"),
+    "extends cycle": (lambda t: [bad(t, "s.toml", 'extends = "s.toml"\n')], "extends: cycle"),
+    "bad --set value": (
+        lambda t: [str(SCENARIOS / "baseline.toml"), "--set", "trust.erosion=1.5"],
+        "--set: trust.erosion",
+    ),
+    "bad --set key": (
+        lambda t: [str(SCENARIOS / "baseline.toml"), "--set", "trust.nonsense=1"],
+        "--set: trust.nonsense: unknown key",
+    ),
+    "malformed --set": (
+        lambda t: [str(SCENARIOS / "baseline.toml"), "--set", "trust"],
+        "section.key=value",
+    ),
+    "negative --steps": (lambda t: [str(SCENARIOS / "baseline.toml"), "--steps", "-5"], "--steps"),
+    "edge list of another size": (
+        lambda t: [
+            bad(
+                t,
+                "s.toml",
+                '[graph]\nkind = "edgelist"\npath = "g.txt"\n'
+                "[population]\nsize = 10\ninitial_members = 1\n",
+            )
+        ],
+        "population.size is 10",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=list(BAD_INPUTS))
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, case):
+    (tmp_path / "g.txt").write_text("0 1\n1 2\n")
+    make_args, words = BAD_INPUTS[case]
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_:
+        raise SystemExit(main(["run", *make_args(tmp_path), "--quiet", "--out", str(out)]))
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("sharelab: error:")
+    assert words in err
+    assert "Traceback" not in err
+    assert not out.exists() and not (tmp_path / "results").exists()
+
+
+def test_a_non_empty_out_folder_is_never_overwritten(tmp_path, capsys):
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    assert main(["run", str(SCENARIOS / "baseline.toml"), *SMALL, "--out", str(out)]) == 2
+    assert (out / "keep.txt").read_text() == "mine" and len(written(out)) == 1
+    assert "not empty" in capsys.readouterr().err

@@ -1,0 +1,135 @@
+"""The whole model: determinism, balanced books, tree invariants, metrics that add up."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulation import SocialCommerceModel
+from simulation.metrics.daily import COLUMNS
+from simulation.metrics.summary import gini
+from simulation.world.people import CONSUMER, MEMBER
+from tests.conftest import scenario
+
+FEE_AND_BONUS = {
+    "commission": {
+        "entry_fee": 99.0,
+        "recruiting_bonus": [30.0, 10.0],
+        "override_rates": [0.05, 0.03],
+        "payout_cap": 0.0,
+    }
+}
+
+
+def run(config, seed=None) -> SocialCommerceModel:
+    model = SocialCommerceModel(config, rng=seed)
+    model.run()
+    return model
+
+
+def test_same_seed_same_days_different_seed_different_days(small_scenario):
+    first = run(small_scenario).datacollector.get_model_vars_dataframe()
+    again = run(small_scenario).datacollector.get_model_vars_dataframe()
+    other = run(small_scenario, seed=4).datacollector.get_model_vars_dataframe()
+    pd.testing.assert_frame_equal(first, again)
+    assert not first.equals(other)
+
+
+def test_one_row_per_day_with_the_documented_columns(small_scenario):
+    table = run(small_scenario).datacollector.get_model_vars_dataframe()
+    assert list(table.columns) == list(COLUMNS)
+    assert list(table["day"]) == list(range(1, small_scenario.run.steps + 1))
+
+
+@pytest.mark.parametrize("kind", ["watts_strogatz", "complete", "circles"])
+def test_books_balance_to_the_cent_every_day(kind):
+    config = scenario(
+        run={"steps": 80, "seed": 11},
+        population={"size": 3000, "initial_members": 30},
+        graph={"kind": kind},
+        **FEE_AND_BONUS,
+    )
+    model = run(config)
+    books = model.ledger.books
+    assert len(books) == 80
+    for book in books:
+        assert book.imbalance() == 0
+        assert book.sales + book.fees == book.payouts + book.cost_of_goods + book.margin
+    assert model.people.income.sum() == sum(b.payouts for b in books)
+    assert model.people.fees_paid.sum() == sum(b.fees for b in books)
+    assert sum(b.recruiting for b in books) > 0 and sum(b.fees for b in books) > 0
+    table = model.datacollector.get_model_vars_dataframe()
+    assert table["gmv"].sum() == pytest.approx(sum(b.sales for b in books) / 100)
+
+
+def test_sponsor_trees_have_no_cycles_and_only_earlier_sponsors():
+    config = scenario(
+        run={"steps": 120, "seed": 5},
+        population={"size": 3000, "initial_members": 10},
+        graph={"kind": "erdos_renyi", "mean_degree": 12},
+        churn={"grace_days": 10, "quit_prob": 0.05},
+        **FEE_AND_BONUS,
+    )
+    model = run(config)
+    people = model.people
+    members = people.members
+    assert np.count_nonzero(people.role == 2) > 0, "the run should have churn"
+    upline = people.upline(members)
+    assert not np.any(upline == members)
+    sponsored = upline >= 0
+    assert np.all(people.role[upline[sponsored]] == MEMBER)
+    assert np.all(people.joined_day[upline[sponsored]] <= people.joined_day[members[sponsored]])
+    assert np.all(people.sponsor[people.role == CONSUMER] == -1)
+
+
+def test_the_summary_agrees_with_the_days(small_scenario):
+    model = run(small_scenario)
+    table = model.datacollector.get_model_vars_dataframe()
+    summary = model.summary()
+    assert summary["orders"] == table["orders"].sum()
+    assert summary["members"] == table["members"].iloc[-1]
+    assert (
+        summary["ever_members"]
+        == small_scenario.population.initial_members + table["new_members"].sum()
+    )
+    assert summary["commissions_paid"] == pytest.approx(table["commissions_paid"].sum())
+    assert summary["peak_join_day"] == table["day"][table["new_members"].idxmax()]
+    assert summary["final_penetration"] == table["penetration"].iloc[-1]
+
+
+def test_fees_and_bonuses_show_in_the_compliance_indicators():
+    config = scenario(
+        run={"steps": 120, "seed": 2},
+        population={"size": 3000, "initial_members": 30},
+        recruitment={"effort_cost": 5.0},
+        **FEE_AND_BONUS,
+    )
+    summary = run(config).summary()
+    assert 0 < summary["recruitment_reward_share"] < 1
+    assert 0 < summary["entry_fee_share"] < 1
+    assert summary["paid_depth"] == 2
+    assert summary["loss_fraction"] > 0
+
+
+def test_gini():
+    assert gini(np.array([1.0, 1.0, 1.0])) == pytest.approx(0.0)
+    assert gini(np.array([0.0, 0.0, 0.0, 4.0])) == pytest.approx(0.75)
+    assert gini(np.array([1.0, 3.0])) == pytest.approx(0.25)
+    assert gini(np.zeros(3)) == 0.0
+
+
+def test_exposures_match_sharing_and_fatigue_lowers_conversion():
+    base = {
+        "run": {"steps": 60, "seed": 8},
+        "population": {"size": 3000, "initial_members": 300},
+        "recruitment": {"invite_prob": 0.0},
+        "churn": {"quit_prob": 0.0, "inactive_days": 0},
+    }
+    calm = run(scenario(**base, sharing={"shares_per_day": 2.0}))
+    flooded = run(scenario(**base, sharing={"shares_per_day": 20.0}))
+    calm_day = calm.datacollector.get_model_vars_dataframe()
+    flood_day = flooded.datacollector.get_model_vars_dataframe()
+    assert calm_day["exposures"].mean() == pytest.approx(300 * 2.0 * 0.5, rel=0.1)
+    assert flood_day["conversion_rate"].mean() < 0.5 * calm_day["conversion_rate"].mean()
+    assert flood_day["mean_trust"].iloc[-1] < calm_day["mean_trust"].iloc[-1]
