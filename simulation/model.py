@@ -65,11 +65,9 @@ class SocialCommerceModel(mesa.Model):
         shares: Shares = self.members.share(day)
         met_trust = self.consumers.receive(shares, day)
         share_orders = self.consumers.respond(shares, met_trust, day)
-        self.orders_today += [
-            self.consumers.repurchase(day),
-            share_orders,
-            self.consumers.self_purchase(self.people.members, day),
-        ]
+        repeat_orders = self.consumers.repurchase(day)
+        own_orders = self.consumers.self_purchase(self.people.members, day)
+        self.orders_today += [share_orders, repeat_orders, own_orders]
         self.platform.enrol(*self.members.recruit(day))
         orders = Orders.concat(self.orders_today)
         newcomers = np.concatenate(self.newcomers_today)

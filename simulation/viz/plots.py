@@ -9,45 +9,48 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import PercentFormatter  # noqa: E402
+
+PANELS = (
+    ("Membership", "people", {"members": "members", "active_members": "active members"}),
+    (
+        "Joining and churn",
+        "people per day",
+        {"new_members": "new members", "churned_members": "churned members"},
+    ),
+    (
+        "Money",
+        "RMB per day",
+        {
+            "gmv": "GMV",
+            "commissions_paid": "commissions paid",
+            "fee_revenue": "entry fees",
+            "platform_margin": "platform margin",
+        },
+    ),
+    ("Sharing", "shares received per day", {"exposures": "shares received"}),
+    ("Conversion", "orders per share received", {"conversion_rate": "conversion rate"}),
+    ("Trust", "mean trust met by a share", {"mean_trust": "mean trust"}),
+)
+SHARES = {"conversion_rate"}
 
 
 def growth_figure(timeseries: pd.DataFrame, title: str) -> plt.Figure:
-    """Four panels: membership, joining and churn, money per day, sharing and trust."""
-    day = timeseries["day"]
-    fig, axes = plt.subplots(2, 2, figsize=(12, 8), sharex=True, layout="constrained")
-    ax = axes[0, 0]
-    ax.plot(day, timeseries["members"], label="members")
-    ax.plot(day, timeseries["active_members"], label="active members")
-    ax.set_ylabel("people")
-    ax.set_title("Membership")
-    ax.legend()
-    ax = axes[0, 1]
-    ax.plot(day, timeseries["new_members"], label="new members")
-    ax.plot(day, timeseries["churned_members"], label="churned members")
-    ax.set_ylabel("people per day")
-    ax.set_title("Joining and churn")
-    ax.legend()
-    ax = axes[1, 0]
-    ax.plot(day, timeseries["gmv"], label="GMV")
-    ax.plot(day, timeseries["commissions_paid"], label="commissions paid")
-    ax.plot(day, timeseries["fee_revenue"], label="entry fees")
-    ax.plot(day, timeseries["platform_margin"], label="platform margin")
-    ax.set_ylabel("RMB per day")
-    ax.set_xlabel("day")
-    ax.set_title("Money")
-    ax.legend()
-    ax = axes[1, 1]
-    ax.plot(day, timeseries["exposures"], color="tab:blue", label="shares received")
-    ax.set_ylabel("shares per day", color="tab:blue")
-    ax.set_xlabel("day")
-    ax.set_title("Sharing, conversion and trust")
-    right = ax.twinx()
-    right.plot(day, timeseries["conversion_rate"], color="tab:orange", label="conversion rate")
-    right.plot(day, timeseries["mean_trust"], color="tab:green", label="mean trust met")
-    right.set_ylim(0, 1)
-    right.set_ylabel("share (0–1)")
-    lines = ax.get_lines() + right.get_lines()
-    ax.legend(lines, [line.get_label() for line in lines], loc="upper left")
+    """Six panels: membership, joining and churn, money, sharing, conversion, trust."""
+    fig, axes = plt.subplots(2, 3, figsize=(15, 8), sharex=True, layout="constrained")
+    for ax, (name, unit, series) in zip(axes.flat, PANELS, strict=True):
+        for column, label in series.items():
+            ax.plot(timeseries["day"], timeseries[column], label=label)
+            if column in SHARES:
+                ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_title(name)
+        ax.set_ylabel(unit)
+        ax.grid(alpha=0.3)
+        if len(series) > 1:
+            ax.legend()
+    for ax in axes[-1]:
+        ax.set_xlabel("day")
+    axes[1, 2].set_ylim(0, 1)
     fig.suptitle(title)
     return fig
 
@@ -55,5 +58,5 @@ def growth_figure(timeseries: pd.DataFrame, title: str) -> plt.Figure:
 def save_growth_plot(timeseries: pd.DataFrame, title: str, path: Path) -> None:
     """Write the growth figure as a PNG."""
     fig = growth_figure(timeseries, title)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
