@@ -1,4 +1,4 @@
-"""The `sharelab` command: run a scenario and report it.
+"""The `sharelab` command: run a scenario, audit a scheme, compare runs.
 
 Bad input ends with exit status 2 and one line naming the file and the key;
 nothing is written in that case.
@@ -7,42 +7,21 @@ nothing is written in that case.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from tqdm import tqdm
 
+from simulation.commission.auditor import audit, format_audit
 from simulation.model import SocialCommerceModel
-from simulation.results import default_run_dir, write_run
+from simulation.results import default_run_dir, utc_stamp, write_files, write_run
 from simulation.scenario import ScenarioError, load_scenario, parse_override
+from simulation.viz.tables import comparison_table, format_summary, markdown_table
 
 BAD_INPUT = 2
-SUMMARY_ROWS = (
-    ("Growth", None, None),
-    ("days simulated", "days", "{:,}"),
-    ("people on the graph", "people", "{:,}"),
-    ("members at the end", "members", "{:,}"),
-    ("members ever", "ever_members", "{:,}"),
-    ("final penetration", "final_penetration", "{:.1%}"),
-    ("peak day of joining", "peak_join_day", "{:,}"),
-    ("orders", "orders", "{:,}"),
-    ("shares received", "exposures", "{:,}"),
-    ("Economics", None, None),
-    ("GMV (RMB)", "gmv", "{:,.2f}"),
-    ("commissions paid (RMB)", "commissions_paid", "{:,.2f}"),
-    ("entry fees (RMB)", "fee_revenue", "{:,.2f}"),
-    ("platform margin (RMB)", "platform_margin", "{:,.2f}"),
-    ("payout ratio", "payout_ratio", "{:.1%}"),
-    ("median member net income (RMB)", "median_net_income", "{:,.2f}"),
-    ("Compliance", None, None),
-    ("recruitment reward share", "recruitment_reward_share", "{:.1%}"),
-    ("entry fee share of revenue", "entry_fee_share", "{:.1%}"),
-    ("paid depth (levels)", "paid_depth", "{:,}"),
-    ("members who lost money", "loss_fraction", "{:.1%}"),
-    ("income Gini", "income_gini", "{:.3f}"),
-)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -70,7 +49,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", type=Path, help="scenario TOML file")
     run.add_argument("--seed", type=non_negative, help="override run.seed")
     run.add_argument("--steps", type=non_negative, help="override run.steps (days)")
+    add_overrides(run)
     run.add_argument(
+        "--out", type=Path, help="results folder (default: results/<scenario>/<run id>/)"
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    check = commands.add_parser("audit", help="static properties of a scenario's scheme")
+    check.add_argument("scenario", type=Path, help="scenario TOML file")
+    add_overrides(check)
+    check.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    compare = commands.add_parser("compare", help="runs side by side (table, CSV, Markdown)")
+    compare.add_argument("runs", type=Path, nargs="+", metavar="RUN_DIR", help="run folders")
+    compare.add_argument(
+        "--out", type=Path, help="folder for the tables (default: results/comparisons/<time>/)"
+    )
+    return parser
+
+
+def add_overrides(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
         "--set",
         dest="overrides",
         action="append",
@@ -78,17 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECTION.KEY=VALUE",
         help="override a scenario key (repeatable); the value is read as TOML",
     )
-    run.add_argument(
-        "--out", type=Path, help="results folder (default: results/<scenario>/<run id>/)"
-    )
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    commands = {"run": run_command, "audit": audit_command, "compare": compare_command}
     try:
-        return run_command(args)
+        return commands[args.command](args)
     except ScenarioError as err:
         print(f"sharelab: error: {err}", file=sys.stderr)
         return BAD_INPUT
@@ -103,8 +96,7 @@ def run_command(args: argparse.Namespace) -> int:
         overrides["run.steps"] = args.steps
     scenario = load_scenario(args.scenario, overrides)
     out = args.out or default_run_dir(Path("results"), scenario.name, scenario.run.seed)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ScenarioError("--out", None, f"{out} exists and is not empty; choose another")
+    refuse_to_overwrite(out)
     model = SocialCommerceModel(scenario)
     with tqdm(
         total=scenario.run.steps,
@@ -120,16 +112,41 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_summary(summary: dict[str, Any]) -> str:
-    """The summary as an aligned two-column table, grouped by theme."""
-    width = max(len(label) for label, _, _ in SUMMARY_ROWS)
-    lines = [f"{summary['scenario']} · seed {summary['seed']} · hash {summary['scenario_hash']}"]
-    for label, key, fmt in SUMMARY_ROWS:
-        if key is None:
-            lines += ["", label, "-" * (width + 16)]
-        else:
-            lines.append(f"{label:<{width}}  {fmt.format(summary[key]):>14}")
-    return "\n".join(lines)
+def audit_command(args: argparse.Namespace) -> int:
+    """`sharelab audit`: the scheme's static properties, as a table or JSON."""
+    overrides = dict(parse_override(text) for text in args.overrides)
+    report = audit(load_scenario(args.scenario, overrides))
+    print(json.dumps(report, indent=2) if args.json else format_audit(report))
+    return 0
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    """`sharelab compare`: runs side by side, printed and written as CSV and Markdown."""
+    summaries = []
+    for run_dir in args.runs:
+        path = run_dir / "summary.json"
+        if not path.is_file():
+            raise ScenarioError(str(run_dir), None, "not a run folder (no summary.json)")
+        summaries.append(json.loads(path.read_text(encoding="utf-8")))
+    names = [s["scenario"] for s in summaries]
+    if len(set(names)) < len(names):
+        names = [f"{s['scenario']} ({d.name})" for s, d in zip(summaries, args.runs, strict=True)]
+    table = comparison_table(summaries, names)
+    out = args.out or Path("results") / "comparisons" / utc_stamp()
+    refuse_to_overwrite(out)
+    write_files(out, {"comparison.csv": table.to_csv(), "comparison.md": markdown_table(table)})
+    print(table.drop(index="flags").to_string())
+    print("\nflags")
+    for name, flags in table.loc["flags"].items():
+        print(f"  {name}: {flags}")
+    print(f"\ncomparison: {out}")
+    return 0
+
+
+def refuse_to_overwrite(out: Path) -> None:
+    """Results never replace what is already in a folder."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ScenarioError("--out", None, f"{out} exists and is not empty; choose another")
 
 
 if __name__ == "__main__":

@@ -18,8 +18,9 @@ from simulation.agents.members import Members
 from simulation.agents.platform import Platform
 from simulation.commission.orders import Orders
 from simulation.commission.scheme import CommissionScheme
-from simulation.metrics.daily import COLUMNS, day_metrics
+from simulation.metrics.daily import COLUMNS, DayEvents, day_metrics
 from simulation.metrics.summary import run_summary
+from simulation.metrics.totals import RunTotals
 from simulation.scenario.schema import Scenario
 from simulation.world.generators import build_graph
 from simulation.world.ledger import Ledger
@@ -41,6 +42,7 @@ class SocialCommerceModel(mesa.Model):
         self.people.join_cost[:] = self.rng.exponential(scenario.recruitment.effort_cost, size=n)
         self.trust = TieTrust(self.graph, scenario.trust.baseline, scenario.trust.recovery_rate)
         self.ledger = Ledger(self.people.income, self.people.fees_paid)
+        self.totals = RunTotals()
         self.members = Members(self.people, self.graph, self.trust, scenario, self.rng)
         self.consumers = Consumers(
             self.people, self.trust, scenario.trust, scenario.purchase, self.rng
@@ -72,12 +74,16 @@ class SocialCommerceModel(mesa.Model):
         orders = Orders.concat(self.orders_today)
         newcomers = np.concatenate(self.newcomers_today)
         self.platform.settle(orders, newcomers)
+        refund = self.platform.refund()
         self._credit_sellers(orders, day)
+        self.members.qualify(day)
         leavers = self.members.churn(day)
         book = self.ledger.close_day()
-        self.today = day_metrics(
-            self.people, shares, met_trust, share_orders, orders, newcomers, leavers, book
+        self.totals.add(book, orders, refund, shares.size)
+        events = DayEvents(
+            shares, met_trust, share_orders, orders, newcomers, leavers, refund, book
         )
+        self.today = day_metrics(self, events)
         self.datacollector.collect(self)
 
     def run(self, steps: int | None = None, progress: Callable[[int], Any] | None = None) -> None:

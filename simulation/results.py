@@ -10,6 +10,8 @@ import json
 import os
 import platform
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import Any
 
 from simulation.model import SocialCommerceModel
 from simulation.scenario.loading import scenario_toml
+from simulation.viz.compliance import save_compliance_plot
 from simulation.viz.plots import save_growth_plot
 
 PACKAGES = ("sharelab", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib")
@@ -33,34 +36,55 @@ def versions() -> dict[str, str]:
     return found
 
 
+def utc_stamp() -> str:
+    """The current UTC time, for folder names."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
 def default_run_dir(root: Path, scenario_name: str, seed: int) -> Path:
     """`root/<scenario name>/<UTC time>-seed<seed>`."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return root / scenario_name / f"{stamp}-seed{seed}"
+    return root / scenario_name / f"{utc_stamp()}-seed{seed}"
 
 
-def write_run(model: SocialCommerceModel, out: Path) -> dict[str, Any]:
-    """Write timeseries.parquet, summary.json, scenario.toml and growth.png into `out`."""
-    summary = model.summary() | {
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "versions": versions(),
-    }
-    timeseries = model.datacollector.get_model_vars_dataframe()
+def write_files(out: Path, files: dict[str, str]) -> None:
+    """Write text files into `out` all at once (staged, then moved into place)."""
+    with staged(out) as staging:
+        for name, text in files.items():
+            (staging / name).write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A hidden sibling folder to write into; renamed to `out` only if all went well."""
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        timeseries.to_parquet(staging / "timeseries.parquet", index=False)
-        (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        (staging / "scenario.toml").write_text(scenario_toml(model.scenario))
-        save_growth_plot(
-            timeseries, f"{model.scenario.name} (seed {summary['seed']})", staging / "growth.png"
-        )
+        yield staging
         if out.exists():
             out.rmdir()
         staging.rename(out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def write_run(model: SocialCommerceModel, out: Path) -> dict[str, Any]:
+    """Write timeseries.parquet, summary.json, scenario.toml, growth.png and
+    compliance.png into `out`."""
+    summary = model.summary() | {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": versions(),
+    }
+    timeseries = model.datacollector.get_model_vars_dataframe()
+    with staged(out) as staging:
+        timeseries.to_parquet(staging / "timeseries.parquet", index=False)
+        (staging / "summary.json").write_text(
+            json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        (staging / "scenario.toml").write_text(scenario_toml(model.scenario), encoding="utf-8")
+        title = f"{model.scenario.name} (seed {summary['seed']})"
+        save_growth_plot(timeseries, title, staging / "growth.png")
+        save_compliance_plot(summary, timeseries, staging / "compliance.png")
     return summary

@@ -228,17 +228,6 @@ def test_churn_on_low_income_and_inactivity():
     assert people.role[1] == FORMER and people.left_day[1] == 20
 
 
-def test_departed_uplines_are_compressed_to_the_next_active_one():
-    people = People(5)
-    people.role[:] = MEMBER
-    people.sponsor[:] = [-1, 0, 1, 2, 3]
-    people.role[[1, 2]] = FORMER
-    assert list(people.upline(np.array([3, 4, 1]))) == [0, 3, 0]
-    assert people.sponsor[3] == 0
-    people.role[0] = FORMER
-    assert list(people.upline(np.array([3]))) == [-1]
-
-
 def test_tiers_follow_cumulative_personal_sales():
     _, _, people, _, members, _ = world(
         STAR, 5, commission={"tier_sales": [0.0, 100.0, 1000.0], "direct_rate": [0.1, 0.2, 0.3]}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulation.agents.events import cents, one_per
-from simulation.commission.orders import PLATFORM, Orders
+from simulation.commission.orders import NO_REFUND, PLATFORM, Orders
 from simulation.scenario.schema import PurchaseConfig, TrustConfig
 from simulation.world.people import MEMBER, People
 from simulation.world.trust import TieTrust
@@ -95,8 +95,7 @@ class Consumers:
         buys = buys[one_per(receiver[buys], self.rng)]
         seller, buyer, tie = shares.sender[buys], receiver[buys], shares.tie[buys]
         self._remember(buyer, seller, tie, day)
-        self.experience(tie, day)
-        return self._orders(seller, buyer, self.price)
+        return self._orders(seller, buyer, self.price, self.experience(tie, day), day)
 
     def repurchase(self, day: int) -> Orders:
         """Past buyers at the end of their cycle reorder from their last seller (or the
@@ -110,9 +109,11 @@ class Consumers:
         buys = self.rng.random(due.size) < self.purchase.repurchase_prob * trust
         seller = np.where(via_member, seller, PLATFORM)[buys]
         buyer, tie = due[buys], people.last_tie[due[buys]]
-        self._remember(buyer, seller, np.where(seller != PLATFORM, tie, -1), day)
-        self.experience(tie[seller != PLATFORM], day)
-        return self._orders(seller, buyer, self.price)
+        via_member = seller != PLATFORM
+        self._remember(buyer, seller, np.where(via_member, tie, -1), day)
+        bad = self.rng.random(buyer.size) < self.purchase.bad_experience_prob
+        self.experience(tie[via_member], day, bad[via_member])
+        return self._orders(seller, buyer, self.price, bad, day)
 
     def buy_direct(self, buyers: np.ndarray, day: int) -> Orders:
         """Orders placed straight with the platform by people in the market."""
@@ -120,27 +121,43 @@ class Consumers:
         buyers = buyers[(people.next_due[buyers] <= day) & (people.role[buyers] != MEMBER)]
         seller = np.full(buyers.size, PLATFORM, dtype=np.int64)
         self._remember(buyers, seller, np.full(buyers.size, -1, dtype=np.int64), day)
-        return self._orders(seller, buyers, self.price)
+        bad = self.rng.random(buyers.size) < self.purchase.bad_experience_prob
+        return self._orders(seller, buyers, self.price, bad, day)
 
     def self_purchase(self, members: np.ndarray, day: int) -> Orders:
         """Members buy for themselves at the member discount, with chance prob × need."""
         chance = self.purchase.self_purchase_prob * self.people.need[members]
         buyers = members[self.rng.random(members.size) < chance]
-        return self._orders(buyers, buyers, self.member_price)
+        bad = self.rng.random(buyers.size) < self.purchase.bad_experience_prob
+        return self._orders(buyers, buyers, self.member_price, bad, day)
 
-    def experience(self, ties: np.ndarray, day: int) -> None:
-        """After buying over a tie: a bad experience cuts trust, a good one raises it."""
-        bad = self.rng.random(ties.size) < self.purchase.bad_experience_prob
+    def experience(self, ties: np.ndarray, day: int, bad: np.ndarray | None = None) -> np.ndarray:
+        """After buying over distinct ties: a bad experience (drawn unless given) cuts
+        trust in the seller, a good one raises it. Returns which were bad."""
+        if bad is None:
+            bad = self.rng.random(ties.size) < self.purchase.bad_experience_prob
         cfg = self.trust_config
         self.trust.scale(ties[bad], np.full(int(bad.sum()), 1.0 - cfg.bad_purchase_loss), day)
         self.trust.raise_toward_one(ties[~bad], cfg.good_purchase_gain, day)
+        return bad
 
     def _remember(self, buyer: np.ndarray, seller: np.ndarray, tie: np.ndarray, day: int) -> None:
         people = self.people
         people.next_due[buyer] = day + self.purchase.repurchase_days
         people.last_seller[buyer] = seller
         people.last_tie[buyer] = tie
+        people.last_order_day[buyer] = day
 
-    def _orders(self, seller: np.ndarray, buyer: np.ndarray, price: int) -> Orders:
-        amount = np.full(buyer.size, price, dtype=np.int64)
-        return Orders(seller, buyer, amount, np.full(buyer.size, self.cost_of_goods))
+    def _orders(
+        self, seller: np.ndarray, buyer: np.ndarray, price: int, bad: np.ndarray, day: int
+    ) -> Orders:
+        """Orders at `price`; a bad one is returned refund_days later with chance refund_prob."""
+        returned = bad & (self.rng.random(buyer.size) < self.purchase.refund_prob)
+        return Orders(
+            seller=seller,
+            buyer=buyer,
+            amount=np.full(buyer.size, price, dtype=np.int64),
+            cost_of_goods=np.full(buyer.size, self.cost_of_goods),
+            buyer_is_member=self.people.role[buyer] == MEMBER,
+            refund_day=np.where(returned, day + self.purchase.refund_days, NO_REFUND),
+        )

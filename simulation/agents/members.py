@@ -37,9 +37,12 @@ class Members:
         self.discount_value = (
             purchase.member_discount * purchase.price * purchase.self_purchase_prob
         )
+        self.package_value = scenario.commission.package_cost / max(
+            1.0 - purchase.gross_margin, 0.01
+        )
 
     def join(self, newcomers: np.ndarray, sponsors: np.ndarray, day: int) -> None:
-        """Make `newcomers` members under `sponsors` (-1: no sponsor)."""
+        """Make `newcomers` members under `sponsors` (-1: no sponsor, a new tree's root)."""
         people = self.people
         people.role[newcomers] = MEMBER
         people.sponsor[newcomers] = sponsors
@@ -48,6 +51,17 @@ class Members:
         people.effort[newcomers] = beta_with_mean(
             self.scenario.sharing.effort_mean, newcomers.size, self.rng
         )
+        commission = self.scenario.commission
+        people.qualified[newcomers] = (
+            commission.qualification_sales == 0 and commission.qualification_customers == 0
+        )
+        sponsored = sponsors >= 0
+        people.root[newcomers] = np.where(
+            sponsored, people.root[np.maximum(sponsors, 0)], newcomers
+        )
+        people.depth[newcomers] = np.where(sponsored, people.depth[np.maximum(sponsors, 0)] + 1, 0)
+        np.add.at(people.tree_size, people.root[newcomers], 1)
+        np.maximum.at(people.tree_levels, people.root[newcomers], people.depth[newcomers] + 1)
 
     def share(self, day: int) -> Shares:
         """Each member sends Poisson(shares_per_day × effort) shares to random contacts."""
@@ -73,7 +87,8 @@ class Members:
         inviter, contact, tie = self.graph.bernoulli_ties(senders, cfg.invite_prob, self.rng)
         open_ = people.role[contact] == CONSUMER
         inviter, contact, tie = inviter[open_], contact[open_], tie[open_]
-        seen = self.trust.read(tie, day) * np.maximum(self.daily_income(inviter, day), 0.0)
+        told = np.maximum(self.daily_income(inviter, day), cfg.income_claim)
+        seen = self.trust.read(tie, day) * told
         accept = self.expected_benefit(contact, seen) >= self.joining_cost(contact)
         inviter, contact = inviter[accept], contact[accept]
         pick = one_per(contact, self.rng)
@@ -81,11 +96,12 @@ class Members:
         return contact[pick], inviter[pick]
 
     def expected_benefit(self, people_ids: np.ndarray, seen_income: np.ndarray) -> np.ndarray:
-        """RMB a person expects from joining over the horizon: its discount on own
-        purchases plus the daily income it sees in its inviter, weighted by trust."""
+        """RMB a person expects from joining: over the horizon, its discount on own
+        purchases plus the daily income it sees in its inviter (weighted by trust),
+        and the retail value of any gift package, as far as it needs the goods."""
         horizon = self.scenario.recruitment.horizon_days
-        own = self.discount_value * self.people.need[people_ids]
-        return horizon * (own + seen_income)
+        need = self.people.need[people_ids]
+        return horizon * (self.discount_value * need + seen_income) + self.package_value * need
 
     def joining_cost(self, people_ids: np.ndarray) -> np.ndarray:
         """RMB a person weighs against joining: the entry fee plus its personal effort cost."""
@@ -95,6 +111,21 @@ class Members:
         """RMB of payouts per day of membership, as others see it."""
         tenure = np.maximum(day - self.people.joined_day[ids], 1)
         return self.people.income[ids] / 100.0 / tenure
+
+    def qualify(self, day: int) -> None:
+        """At the end of each qualification period, members qualify for team pay in the
+        next one by their retail sales and distinct outside customers in this one."""
+        cfg = self.scenario.commission
+        if day % cfg.qualification_days:
+            return
+        people = self.people
+        members = people.members
+        period_sales = people.sales[members] - people.sales_at_period_start[members]
+        customers = people.retail_customers(day - cfg.qualification_days + 1)[members]
+        people.qualified[members] = (period_sales >= round(cfg.qualification_sales * 100)) & (
+            customers >= cfg.qualification_customers
+        )
+        people.sales_at_period_start[:] = people.sales
 
     def promote(self, sellers: np.ndarray) -> None:
         """Tier = the highest tier whose cumulative-sales threshold a member has reached."""

@@ -1,4 +1,5 @@
-"""The platform, a Mesa agent: it advertises, enrols newcomers and settles the books."""
+"""The platform, a Mesa agent: it advertises, enrols newcomers, settles the books
+and handles returns."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import mesa
 import numpy as np
 
 from simulation.commission.orders import Orders, Payouts
-from simulation.commission.scheme import CommissionScheme
-from simulation.world.people import CONSUMER
+from simulation.commission.refunds import Refund, RefundQueue
+from simulation.commission.scheme import CommissionScheme, Settlement
+from simulation.world.people import CONSUMER, MEMBER
 from simulation.world.sampling import bernoulli_positions
 
 if TYPE_CHECKING:
@@ -17,17 +19,18 @@ if TYPE_CHECKING:
 
 
 class Platform(mesa.Agent):
-    """Advertising brings organic joiners and direct buyers; fees and payouts go
-    through the ledger under the commission scheme."""
+    """Advertising brings organic joiners and direct buyers; fees, payouts, refunds
+    and clawbacks go through the ledger under the commission scheme."""
 
     def __init__(self, model: SocialCommerceModel, scheme: CommissionScheme) -> None:
         super().__init__(model)
         self.scheme = scheme
         self.config = model.scenario.platform
+        self.returns = RefundQueue()
         self.paid_depth = 0
 
     def step(self) -> None:
-        """Advertising: each non-member joins with probability organic_join_prob if
+        """Advertising: each consumer joins with probability organic_join_prob if
         joining is worth it to them; each person buys direct with organic_buy_prob."""
         model = self.model
         people, rng, day = model.people, model.rng, model.day
@@ -40,19 +43,36 @@ class Platform(mesa.Agent):
         model.orders_today.append(model.consumers.buy_direct(shoppers, day))
 
     def enrol(self, newcomers: np.ndarray, sponsors: np.ndarray) -> None:
-        """Make newcomers members under their sponsors and collect their entry fees."""
+        """Make newcomers members under their sponsors; they pay at settlement."""
         model = self.model
         model.members.join(newcomers, sponsors, model.day)
-        model.ledger.post_fees(newcomers, self.scheme.entry_fee_cents)
         model.newcomers_today.append(newcomers)
 
-    def settle(self, orders: Orders, newcomers: np.ndarray) -> Payouts:
-        """Post the day's sales and pay commissions and bonuses under the scheme."""
+    def settle(self, orders: Orders, newcomers: np.ndarray) -> Settlement:
+        """Settle the day's orders and newcomers under the scheme and post it all."""
         model = self.model
-        people = model.people
-        model.ledger.post_sales(orders.amount, orders.cost_of_goods)
-        payouts = self.scheme.settle(orders, newcomers, people.tier, people.upline)
-        model.ledger.post_payouts(payouts.recipient, payouts.cents, payouts.kind)
+        people, ledger = model.people, model.ledger
+        settlement = self.scheme.settle(
+            orders,
+            newcomers,
+            people.sponsor,
+            people.tier,
+            people.role == MEMBER,
+            people.qualified,
+        )
+        payouts = settlement.payouts
+        ledger.post_sales(settlement.sales, settlement.cost_of_goods)
+        ledger.post_fees(newcomers, self.scheme.entry_fee)
+        people.package_received[newcomers] += self.scheme.package_cost
+        ledger.post_payouts(payouts.recipient, payouts.cents, payouts.kind)
+        self.returns.hold(orders, payouts)
         if payouts.level.size:
             self.paid_depth = max(self.paid_depth, int(payouts.level.max()))
-        return payouts
+        return settlement
+
+    def refund(self) -> Refund:
+        """Return today's refunded orders' money and, under clawback, their commissions."""
+        refund = self.returns.release(self.model.day)
+        lines = refund.lines if self.scheme.clawback else Payouts.empty()
+        self.model.ledger.post_refunds(refund.amount, lines.recipient, lines.cents, lines.kind)
+        return refund

@@ -1,32 +1,46 @@
-"""Orders and enrolments of a day, as arrays, and the payout lines settling them."""
+"""A day's orders, as arrays, and the payout lines that settle them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from simulation.world.ledger import PAYOUT_KINDS
+
 PLATFORM = -1
-DIRECT, OVERRIDE, RECRUITING = 0, 1, 2
+NO_REFUND = -1
+DIRECT, OVERRIDE, DIFFERENTIAL, RECRUITING = 0, 1, 2, 3
 
 
 def _ints(values=()) -> np.ndarray:
     return np.asarray(values, dtype=np.int64)
 
 
+def _bools(values=()) -> np.ndarray:
+    return np.asarray(values, dtype=bool)
+
+
 @dataclass
 class Orders:
     """One row per order. `seller` is the member credited (PLATFORM for direct sales);
-    a self-purchase has seller == buyer. Money in cents."""
+    a self-purchase has seller == buyer. Money in cents. `refund_day` is the day the
+    order will be refunded (NO_REFUND if it is kept)."""
 
     seller: np.ndarray = field(default_factory=_ints)
     buyer: np.ndarray = field(default_factory=_ints)
     amount: np.ndarray = field(default_factory=_ints)
     cost_of_goods: np.ndarray = field(default_factory=_ints)
+    buyer_is_member: np.ndarray = field(default_factory=_bools)
+    refund_day: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for name in ("seller", "buyer", "amount", "cost_of_goods"):
             setattr(self, name, _ints(getattr(self, name)))
+        self.buyer_is_member = np.broadcast_to(_bools(self.buyer_is_member), self.seller.shape)
+        if self.refund_day is None:
+            self.refund_day = np.full(self.seller.shape, NO_REFUND, dtype=np.int64)
+        self.refund_day = _ints(self.refund_day)
 
     @property
     def size(self) -> int:
@@ -36,24 +50,29 @@ class Orders:
     def self_purchase(self) -> np.ndarray:
         return (self.seller == self.buyer) & (self.seller != PLATFORM)
 
+    def take(self, rows: np.ndarray) -> Orders:
+        """The orders at `rows`."""
+        return Orders(*(getattr(self, f.name)[rows] for f in fields(self)))
+
     @classmethod
     def concat(cls, parts: list[Orders]) -> Orders:
-        return cls(
-            *(
-                np.concatenate([getattr(p, name) for p in parts])
-                for name in ("seller", "buyer", "amount", "cost_of_goods")
-            )
-        )
+        return cls(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)))
 
 
 @dataclass
 class Payouts:
-    """One row per payout line: who is paid, how many cents, of which kind, from how far down."""
+    """One row per payout line: who is paid, how many cents, of which kind, from how
+    many levels below, and for which order (row in the day's orders; -1 for bonuses)."""
 
     recipient: np.ndarray
     cents: np.ndarray
     kind: np.ndarray
     level: np.ndarray
+    order: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Payouts:
+        return cls(*(np.empty(0, t) for t in (np.int64, np.int64, np.int8, np.int64, np.int64)))
 
     @property
     def total(self) -> int:
@@ -62,3 +81,16 @@ class Payouts:
     def by_recipient(self, n: int) -> np.ndarray:
         """Cents per person, for people 0..n-1."""
         return np.bincount(self.recipient, weights=self.cents, minlength=n).astype(np.int64)
+
+    def by_kind(self) -> dict[str, int]:
+        """Cents per payout kind."""
+        totals = np.bincount(self.kind, weights=self.cents, minlength=len(PAYOUT_KINDS))
+        return {name: int(total) for name, total in zip(PAYOUT_KINDS, totals, strict=True)}
+
+    def take(self, rows: np.ndarray) -> Payouts:
+        """The lines at `rows`."""
+        return Payouts(*(getattr(self, f.name)[rows] for f in fields(self)))
+
+    @classmethod
+    def concat(cls, parts: list[Payouts]) -> Payouts:
+        return cls(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)))

@@ -1,18 +1,21 @@
-"""A commission scheme and its settlement of a day's orders and enrolments.
+"""A commission scheme and its settlement of a day's orders and newcomers.
 
-Direct commission by the seller's tier, overrides d levels up the sponsor chain,
-recruiting bonuses d levels up from a newcomer, all scaled pro rata when the day's
-payouts would exceed the cap, then rounded down to whole cents.
+`CommissionScheme.settle` is a pure function of arrays, used as is by the model and
+callable from notebooks and tests on hand-made trees: direct commission by the
+seller's tier, overrides d levels up, differential (级差) pay, recruiting bonuses,
+entry fees with an optional gift package, a payout cap scaling all lines pro rata,
+and compression past uplines who left or do not qualify.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from simulation.commission.chain import next_upline
 from simulation.commission.orders import (
+    DIFFERENTIAL,
     DIRECT,
     OVERRIDE,
     PLATFORM,
@@ -22,91 +25,187 @@ from simulation.commission.orders import (
 )
 from simulation.scenario.schema import CommissionConfig
 
-Upline = Callable[[np.ndarray], np.ndarray]
+Lines = list[tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """The payout lines of a day and the platform's side of it, in cents."""
+
+    payouts: Payouts
+    sales: int
+    fees: int
+    cost_of_goods: int
+
+    @property
+    def margin(self) -> int:
+        """What the platform keeps: sales and fees less payouts and cost of goods."""
+        return self.sales + self.fees - self.payouts.total - self.cost_of_goods
 
 
 @dataclass(frozen=True)
 class CommissionScheme:
-    """Rates and bonuses of a plan; `settle` turns orders and newcomers into payouts."""
+    """Rates, bonuses, fee and rules of a plan, in cents where money."""
 
     direct_rate: np.ndarray
     override_rates: np.ndarray
-    recruiting_bonus_cents: np.ndarray
-    entry_fee_cents: int
+    differential: bool
+    recruiting_bonus: np.ndarray
+    entry_fee: int
+    package_cost: int
     payout_cap: float
+    clawback: bool
 
     @classmethod
     def from_config(cls, config: CommissionConfig) -> CommissionScheme:
         return cls(
             direct_rate=np.asarray(config.direct_rate, dtype=np.float64),
             override_rates=np.asarray(config.override_rates, dtype=np.float64),
-            recruiting_bonus_cents=np.round(np.asarray(config.recruiting_bonus) * 100).astype(
-                np.int64
-            ),
-            entry_fee_cents=int(round(config.entry_fee * 100)),
+            differential=config.differential,
+            recruiting_bonus=np.round(np.asarray(config.recruiting_bonus) * 100).astype(np.int64),
+            entry_fee=int(round(config.entry_fee * 100)),
+            package_cost=int(round(config.package_cost * 100)),
             payout_cap=config.payout_cap,
+            clawback=config.clawback,
         )
 
     @property
     def paid_levels(self) -> int:
-        """How many levels above a sale or a newcomer the scheme can pay."""
-        overrides = np.flatnonzero(self.override_rates > 0)
-        bonuses = np.flatnonzero(self.recruiting_bonus_cents > 0)
-        return int(max(overrides.max(initial=-1), bonuses.max(initial=-1)) + 1)
+        """How many levels above a sale or a newcomer the scheme can pay (differential:
+        up to the number of tiers above the lowest, the most a chain can climb)."""
+        overrides = int(np.flatnonzero(self.override_rates > 0).max(initial=-1) + 1)
+        bonuses = int(np.flatnonzero(self.recruiting_bonus > 0).max(initial=-1) + 1)
+        climbs = int(np.unique(self.direct_rate).size - 1) if self.differential else 0
+        return max(overrides, bonuses, climbs)
+
+    @property
+    def pays_on_headcount(self) -> bool:
+        """Whether recruiting itself is rewarded."""
+        return bool(np.any(self.recruiting_bonus > 0))
 
     def settle(
-        self, orders: Orders, newcomers: np.ndarray, tier: np.ndarray, upline: Upline
-    ) -> Payouts:
-        """Payout lines for a day's `orders` and `newcomers`.
+        self,
+        orders: Orders,
+        newcomers: np.ndarray,
+        sponsor: np.ndarray,
+        tier: np.ndarray,
+        member: np.ndarray,
+        qualified: np.ndarray,
+    ) -> Settlement:
+        """Settle a day: `sponsor`, `tier`, `member` (still a member) and `qualified`
+        (may earn team pay) are per-person arrays.
 
-        `tier` gives each person's tier; `upline(ids)` gives each id's nearest active
-        sponsor or -1. Self-purchases earn no direct commission (the member had the
-        discount) but do pay overrides up the chain.
+        Self-purchases earn no direct commission (the member had its discount) but
+        count for overrides and differential pay up the chain.
         """
-        lines: list[tuple[np.ndarray, np.ndarray, int, int]] = []
-        sold = orders.seller != PLATFORM
-        direct = sold & ~orders.self_purchase
+        newcomers = np.asarray(newcomers, dtype=np.int64)
+        team = member & qualified
+        sold = np.flatnonzero(orders.seller != PLATFORM)
+        direct = sold[~orders.self_purchase[sold]]
         sellers = orders.seller[direct]
-        lines.append((sellers, orders.amount[direct] * self.direct_rate[tier[sellers]], DIRECT, 0))
+        lines: Lines = [
+            (
+                sellers,
+                orders.amount[direct] * self.direct_rate[tier[sellers]],
+                DIRECT,
+                np.zeros(direct.size, np.int64),
+                direct,
+            ),
+        ]
+        amount = orders.amount[sold].astype(np.float64)
         lines += self._up_chain(
-            orders.seller[sold],
-            orders.amount[sold].astype(np.float64),
-            self.override_rates,
-            OVERRIDE,
-            upline,
+            orders.seller[sold], sold, amount, self.override_rates, OVERRIDE, sponsor, team
         )
+        if self.differential:
+            lines += self._differential(orders.seller[sold], sold, amount, sponsor, tier, team)
         lines += self._up_chain(
-            np.asarray(newcomers, dtype=np.int64),
-            np.ones(len(newcomers)),
-            self.recruiting_bonus_cents.astype(np.float64),
+            newcomers,
+            np.full(newcomers.size, -1),
+            np.ones(newcomers.size),
+            self.recruiting_bonus.astype(np.float64),
             RECRUITING,
-            upline,
+            sponsor,
+            member,
         )
-        recipient = np.concatenate([line[0] for line in lines])
+        payouts = self._capped(lines, int(orders.amount.sum()))
+        return Settlement(
+            payouts=payouts,
+            sales=int(orders.amount.sum()),
+            fees=self.entry_fee * newcomers.size,
+            cost_of_goods=int(orders.cost_of_goods.sum()) + self.package_cost * newcomers.size,
+        )
+
+    def _capped(self, lines: Lines, gmv: int) -> Payouts:
+        """Scale all lines pro rata if their total exceeds the cap; round down to cents."""
         raw = np.concatenate([line[1] for line in lines])
-        kind = np.concatenate([np.full(line[0].size, line[2], np.int8) for line in lines])
-        level = np.concatenate([np.full(line[0].size, line[3], np.int16) for line in lines])
-        gmv = int(orders.amount.sum())
         total = raw.sum()
         if self.payout_cap > 0 and total > self.payout_cap * gmv:
             raw = raw * (self.payout_cap * gmv / total)
-        cents = np.floor(raw + 1e-9).astype(np.int64)
+        cents = np.floor(raw + 1e-6).astype(np.int64)
         paid = cents > 0
-        return Payouts(recipient[paid], cents[paid], kind[paid], level[paid])
+        return Payouts(
+            recipient=np.concatenate([line[0] for line in lines])[paid],
+            cents=cents[paid],
+            kind=np.concatenate([np.full(line[0].size, line[2], np.int8) for line in lines])[paid],
+            level=np.concatenate([line[3] for line in lines])[paid],
+            order=np.concatenate([line[4] for line in lines])[paid],
+        )
 
     @staticmethod
     def _up_chain(
-        origin: np.ndarray, base: np.ndarray, per_level: np.ndarray, kind: int, upline: Upline
-    ) -> list[tuple[np.ndarray, np.ndarray, int, int]]:
-        """Lines paying `per_level[d-1] × base` to the d-th active upline of each origin."""
-        lines = []
+        origin: np.ndarray,
+        order: np.ndarray,
+        base: np.ndarray,
+        per_level: np.ndarray,
+        kind: int,
+        sponsor: np.ndarray,
+        payable: np.ndarray,
+    ) -> Lines:
+        """Lines paying `per_level[d-1] × base` to the d-th payable upline of each origin."""
+        lines: Lines = []
         current = origin
         for depth, rate in enumerate(per_level, start=1):
+            current = next_upline(current, sponsor, payable)
+            has = current >= 0
+            current, base, order = current[has], base[has], order[has]
             if current.size == 0:
                 break
-            current = upline(current)
-            has = current >= 0
-            current, base = current[has], base[has]
             if rate > 0:
-                lines.append((current, base * rate, kind, depth))
+                lines.append((current, base * rate, kind, np.full(current.size, depth), order))
+        return lines
+
+    def _differential(
+        self,
+        seller: np.ndarray,
+        order: np.ndarray,
+        amount: np.ndarray,
+        sponsor: np.ndarray,
+        tier: np.ndarray,
+        payable: np.ndarray,
+    ) -> Lines:
+        """级差: each payable upline earns its tier's rate minus the highest rate already
+        paid below it in the chain, until the top rate has been paid."""
+        lines: Lines = []
+        top = self.direct_rate.max()
+        paid_rate = self.direct_rate[tier[seller]]
+        current, depth = seller, 0
+        while current.size:
+            depth += 1
+            current = next_upline(current, sponsor, payable)
+            go_on = (current >= 0) & (paid_rate < top)
+            current, paid_rate = current[go_on], paid_rate[go_on]
+            amount, order = amount[go_on], order[go_on]
+            rate = self.direct_rate[tier[current]]
+            gain = np.maximum(rate - paid_rate, 0.0)
+            earns = gain > 0
+            lines.append(
+                (
+                    current[earns],
+                    amount[earns] * gain[earns],
+                    DIFFERENTIAL,
+                    np.full(int(earns.sum()), depth),
+                    order[earns],
+                )
+            )
+            paid_rate = np.maximum(paid_rate, rate)
         return lines

@@ -1,15 +1,24 @@
-"""The day's row of metrics, computed from the day's events and the state after it."""
+"""The day's row of metrics: growth and money from the day's events, compliance
+indicators over the run so far."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from simulation.agents.consumers import Shares
 from simulation.commission.orders import Orders
+from simulation.commission.refunds import Refund
+from simulation.metrics import compliance as c
 from simulation.world.ledger import DayBook
-from simulation.world.people import MEMBER, People
+from simulation.world.people import MEMBER
 
-COLUMNS = (
+if TYPE_CHECKING:
+    from simulation.model import SocialCommerceModel
+
+GROWTH_COLUMNS = (
     "day",
     "members",
     "active_members",
@@ -25,37 +34,89 @@ COLUMNS = (
     "commissions_paid",
     "fee_revenue",
     "platform_margin",
+    "refunds",
 )
+COMPLIANCE_COLUMNS = (
+    "recruitment_reward_share",
+    "entry_fee_share",
+    "paid_depth",
+    "max_tree_depth",
+    "criminal_threshold_trees",
+    "over_direct_selling_cap_share",
+    "internal_consumption_share",
+    "retail_customers_per_member",
+    "loss_fraction",
+    "top1_income_share",
+    "payout_ratio",
+    "refund_rate",
+)
+COLUMNS = GROWTH_COLUMNS + COMPLIANCE_COLUMNS
+CUSTOMER_WINDOW = 30
 
 
-def day_metrics(
-    people: People,
-    shares: Shares,
-    met_trust: np.ndarray,
-    share_orders: Orders,
-    orders: Orders,
-    newcomers: np.ndarray,
-    leavers: np.ndarray,
-    book: DayBook,
-) -> dict[str, float]:
-    """Growth, market and money figures of one day (money in RMB)."""
+@dataclass
+class DayEvents:
+    """What happened on a day, as the model's phases produced it."""
+
+    shares: Shares
+    met_trust: np.ndarray
+    share_orders: Orders
+    orders: Orders
+    newcomers: np.ndarray
+    leavers: np.ndarray
+    refund: Refund
+    book: DayBook
+
+
+def day_metrics(model: SocialCommerceModel, events: DayEvents) -> dict[str, Any]:
+    """Growth, market and money figures of one day (money in RMB), then compliance."""
+    people, book, orders = model.people, events.book, events.orders
     members = int(np.count_nonzero(people.role == MEMBER))
-    busy = np.concatenate([shares.sender, orders.seller[orders.seller >= 0]])
-    exposures = shares.size
-    return {
+    busy = np.concatenate([events.shares.sender, orders.seller[orders.seller >= 0]])
+    exposures = events.shares.size
+    growth = {
         "day": book.day,
         "members": members,
         "active_members": int(np.unique(busy).size),
-        "new_members": int(newcomers.size),
-        "churned_members": int(leavers.size),
+        "new_members": int(events.newcomers.size),
+        "churned_members": int(events.leavers.size),
         "buyers": int(np.unique(orders.buyer).size),
         "penetration": members / people.n,
         "orders": orders.size,
         "gmv": book.sales / 100,
         "exposures": exposures,
-        "conversion_rate": share_orders.size / exposures if exposures else 0.0,
-        "mean_trust": float(met_trust.mean()) if exposures else float("nan"),
+        "conversion_rate": events.share_orders.size / exposures if exposures else 0.0,
+        "mean_trust": float(events.met_trust.mean()) if exposures else float("nan"),
         "commissions_paid": book.payouts / 100,
         "fee_revenue": book.fees / 100,
         "platform_margin": book.margin / 100,
+        "refunds": events.refund.orders,
+    }
+    return growth | compliance_indicators(model)
+
+
+def compliance_indicators(model: SocialCommerceModel) -> dict[str, Any]:
+    """The compliance indicators over the run so far (docs/model.md §7.10)."""
+    people, totals, scheme = model.people, model.totals, model.platform.scheme
+    ever = people.ever_members
+    members = people.members
+    net_sales = totals.sales - totals.refunds
+    since = model.day - CUSTOMER_WINDOW + 1
+    return {
+        "recruitment_reward_share": c.share(totals.recruiting, totals.payouts),
+        "entry_fee_share": c.share(totals.fees, totals.fees + net_sales),
+        "paid_depth": model.platform.paid_depth,
+        "max_tree_depth": int(people.depth[ever].max(initial=0)),
+        "criminal_threshold_trees": c.criminal_threshold_trees(
+            people.tree_size, people.tree_levels, scheme.entry_fee > 0, scheme.pays_on_headcount
+        ),
+        "over_direct_selling_cap_share": c.over_direct_selling_cap_share(
+            people.income[ever], people.sales[ever]
+        ),
+        "internal_consumption_share": c.share(totals.member_bought, totals.sales),
+        "retail_customers_per_member": c.median_or_zero(people.retail_customers(since)[members]),
+        "loss_fraction": c.loss_fraction(people.net_income(ever)),
+        "top1_income_share": c.top_share(people.income[ever]),
+        "payout_ratio": c.share(totals.payouts, net_sales),
+        "refund_rate": c.share(totals.refunded_orders, totals.orders),
     }

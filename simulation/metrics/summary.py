@@ -1,4 +1,4 @@
-"""The run's summary: growth figures, economics and first compliance indicators."""
+"""The run's summary: growth figures, economics, compliance indicators and flags."""
 
 from __future__ import annotations
 
@@ -6,37 +6,22 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from simulation.metrics import compliance as c
+from simulation.metrics.daily import compliance_indicators
 from simulation.scenario.loading import scenario_hash
 
 if TYPE_CHECKING:
     from simulation.model import SocialCommerceModel
 
 
-def gini(values: np.ndarray) -> float:
-    """Gini coefficient of non-negative values (0: equal, → 1: one takes all)."""
-    values = np.sort(np.asarray(values, dtype=np.float64))
-    total = values.sum()
-    if values.size == 0 or total <= 0:
-        return 0.0
-    n = values.size
-    ranks = np.arange(1, n + 1)
-    return float(2.0 * (ranks * values).sum() / (n * total) - (n + 1) / n)
-
-
 def run_summary(model: SocialCommerceModel) -> dict[str, Any]:
-    """Final metrics of a run, its compliance indicators and its provenance."""
-    people = model.people
-    books = model.ledger.books
-    table = model.datacollector.get_model_vars_dataframe() if books else None
+    """Final metrics of a run, its compliance indicators and flags, and its provenance."""
+    people, totals = model.people, model.totals
     ever = people.ever_members
-    net = people.net_income(ever)
-    sales = sum(b.sales for b in books)
-    fees = sum(b.fees for b in books)
-    payouts = sum(b.payouts for b in books)
-    recruiting = sum(b.recruiting for b in books)
-    joins = table["new_members"].to_numpy() if table is not None else np.zeros(0)
+    table = model.datacollector.get_model_vars_dataframe() if model.day else None
+    joins = table["new_members"].to_numpy() if table is not None else np.zeros(0, int)
     members_now = int(people.members.size)
-    return {
+    summary = {
         "scenario": model.scenario.name,
         "scenario_hash": scenario_hash(model.scenario),
         "seed": model.scenario.run.seed,
@@ -47,18 +32,17 @@ def run_summary(model: SocialCommerceModel) -> dict[str, Any]:
         "ever_members": int(ever.size),
         "final_penetration": members_now / people.n,
         "peak_join_day": int(table["day"].iloc[int(np.argmax(joins))]) if joins.size else 0,
-        "peak_new_members": int(joins.max()) if joins.size else 0,
-        "orders": int(sum(table["orders"])) if table is not None else 0,
-        "exposures": int(sum(table["exposures"])) if table is not None else 0,
-        "gmv": sales / 100,
-        "commissions_paid": payouts / 100,
-        "fee_revenue": fees / 100,
-        "platform_margin": sum(b.margin for b in books) / 100,
-        "payout_ratio": payouts / sales if sales else 0.0,
-        "median_net_income": float(np.median(net)) / 100 if ever.size else 0.0,
-        "recruitment_reward_share": recruiting / payouts if payouts else 0.0,
-        "entry_fee_share": fees / (fees + sales) if fees + sales else 0.0,
-        "paid_depth": model.platform.paid_depth,
-        "loss_fraction": float(np.mean(net < 0)) if ever.size else 0.0,
-        "income_gini": gini(people.income[ever]),
+        "peak_new_members": int(joins.max(initial=0)),
+        "orders": totals.orders,
+        "exposures": totals.exposures,
+        "gmv": totals.sales / 100,
+        "refunded": totals.refunds / 100,
+        "commissions_paid": totals.payouts / 100,
+        "fee_revenue": totals.fees / 100,
+        "platform_margin": totals.margin / 100,
+        "median_net_income": c.median_or_zero(people.net_income(ever)) / 100,
+        "income_gini": c.gini(np.maximum(people.income[ever], 0)),
     }
+    summary |= compliance_indicators(model)
+    summary["flags"] = c.flags(summary)
+    return summary

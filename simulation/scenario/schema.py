@@ -110,6 +110,8 @@ class PurchaseConfig(Section):
     need_mean: Probability = Field(0.5, description="mean need for the product (Beta)")
     fatigue_sensitivity: float = Field(0.2, ge=0.0, description="conversion × exp(-s·fatigue)")
     bad_experience_prob: Probability = Field(0.05, description="chance an order disappoints")
+    refund_prob: Probability = Field(0.5, description="chance a disappointing order is returned")
+    refund_days: int = Field(7, ge=1, description="days from order to refund")
     repurchase_days: int = Field(30, ge=1, description="days of a buyer's repurchase cycle")
     repurchase_prob: Probability = Field(0.5, description="chance of reordering at cycle × trust")
     self_purchase_prob: Probability = Field(0.02, description="per member per day, scaled by need")
@@ -127,10 +129,17 @@ class RecruitmentConfig(Section):
     effort_cost: Money = Field(
         100.0, description="RMB, mean personal cost of joining (exponential across people)"
     )
+    income_claim: Money = Field(
+        0.0,
+        description="RMB/day inviters claim to earn; contacts weigh the larger of claim and truth",
+    )
 
 
 class CommissionConfig(Section):
     entry_fee: Money = Field(0.0, description="RMB paid to the platform on joining")
+    package_cost: Money = Field(
+        0.0, description="RMB cost of goods of a gift package the entry fee buys; 0 = pure fee"
+    )
     tier_sales: list[Annotated[float, Field(ge=0.0)]] = Field(
         default_factory=lambda: [0.0, 5000.0],
         description="RMB of cumulative personal sales that reach each tier; first is 0",
@@ -141,9 +150,20 @@ class CommissionConfig(Section):
     override_rates: list[Rate] = Field(
         default_factory=lambda: [0.03], description="share of a sale paid d levels up"
     )
+    differential: bool = Field(
+        False, description="级差: uplines earn their tier's direct rate minus the rate paid below"
+    )
     recruiting_bonus: list[Money] = Field(
         default_factory=list, description="RMB paid d levels up per new member"
     )
+    qualification_sales: Money = Field(
+        0.0, description="RMB of own retail sales in the last period needed to earn team pay"
+    )
+    qualification_customers: int = Field(
+        0, ge=0, description="distinct outside customers in the last period needed for team pay"
+    )
+    qualification_days: int = Field(30, ge=1, description="days of a qualification period")
+    clawback: bool = Field(True, description="refunded orders take back their commissions")
     payout_cap: float = Field(
         0.3, ge=0.0, description="day's payouts at most this share of the day's GMV; 0 = no cap"
     )

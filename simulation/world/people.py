@@ -9,12 +9,22 @@ NEVER = -(10**6)
 
 
 class People:
-    """Everyone on the graph: role, sponsor, tier, traits, money and market state."""
+    """Everyone on the graph: role, recruitment tree, tier, traits, money, market state.
+
+    `root` and `depth` place a member in the recruitment tree as it was when the
+    member joined; `tree_size` and `tree_levels`, indexed by a root, describe that
+    root's whole tree (everyone ever recruited into it, and its depth).
+    """
 
     def __init__(self, n: int) -> None:
         self.n = n
         self.role = np.zeros(n, dtype=np.int8)
         self.sponsor = np.full(n, -1, dtype=np.int64)
+        self.root = np.full(n, -1, dtype=np.int64)
+        self.depth = np.zeros(n, dtype=np.int32)
+        self.tree_size = np.zeros(n, dtype=np.int64)
+        self.tree_levels = np.zeros(n, dtype=np.int32)
+        self.qualified = np.zeros(n, dtype=bool)
         self.joined_day = np.full(n, NEVER, dtype=np.int32)
         self.left_day = np.full(n, NEVER, dtype=np.int32)
         self.tier = np.zeros(n, dtype=np.int8)
@@ -23,13 +33,16 @@ class People:
         self.join_cost = np.zeros(n, dtype=np.float32)
         self.income = np.zeros(n, dtype=np.int64)
         self.fees_paid = np.zeros(n, dtype=np.int64)
+        self.package_received = np.zeros(n, dtype=np.int64)
         self.sales = np.zeros(n, dtype=np.int64)
+        self.sales_at_period_start = np.zeros(n, dtype=np.int64)
         self.last_active_day = np.full(n, NEVER, dtype=np.int32)
         self.fatigue = np.zeros(n, dtype=np.float32)
         self.fatigue_day = np.zeros(n, dtype=np.int32)
         self.next_due = np.full(n, NEVER, dtype=np.int32)
         self.last_seller = np.full(n, -1, dtype=np.int64)
         self.last_tie = np.full(n, -1, dtype=np.int64)
+        self.last_order_day = np.full(n, NEVER, dtype=np.int32)
 
     @property
     def members(self) -> np.ndarray:
@@ -42,23 +55,15 @@ class People:
         return np.flatnonzero(self.role != CONSUMER)
 
     def net_income(self, ids: np.ndarray) -> np.ndarray:
-        """Payouts received less entry fees paid, in cents."""
-        return self.income[ids] - self.fees_paid[ids]
+        """Payouts received less entry fees paid, net of the cost of goods of any
+        gift package the fee bought, in cents."""
+        return self.income[ids] - self.fees_paid[ids] + self.package_received[ids]
 
-    def upline(self, ids: np.ndarray) -> np.ndarray:
-        """Each person's nearest sponsor who is still a member (-1 if none).
-
-        Departed sponsors are skipped and the shortcut is written back, which is
-        how a departed member's downline is compressed to the next active upline.
-        """
-        up = self.sponsor[ids].copy()
-        gone = (up >= 0) & (self.role[np.maximum(up, 0)] != MEMBER)
-        while gone.any():
-            up[gone] = self.sponsor[up[gone]]
-            gone = (up >= 0) & (self.role[np.maximum(up, 0)] != MEMBER)
-        members = self.role[ids] == MEMBER
-        self.sponsor[ids[members]] = up[members]
-        return up
+    def retail_customers(self, since: int) -> np.ndarray:
+        """Per person: distinct outside customers (non-members) whose last order, placed
+        on or after day `since`, was from this person."""
+        recent = (self.last_order_day >= since) & (self.role != MEMBER) & (self.last_seller >= 0)
+        return np.bincount(self.last_seller[recent], minlength=self.n)
 
     def decayed_fatigue(self, ids: np.ndarray, day: int, decay: float) -> np.ndarray:
         """Fatigue of `ids` as of `day`, decayed exponentially since last touched."""

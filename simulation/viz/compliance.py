@@ -1,0 +1,72 @@
+"""The compliance dashboard: each rule against its threshold, and indicators over time."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from simulation.metrics.compliance import RULES  # noqa: E402
+
+CJK = re.compile(r"[\u3000-\u9fff\uff08\uff09]+")
+
+
+def latin(text: str) -> str:
+    """The text without Chinese terms (the default plotting fonts have no CJK glyphs)."""
+    return CJK.sub("", text).replace("(, ", "(").replace(" ()", "")
+
+
+SEVERITY_COLOURS = {"criminal": "#8b0000", "administrative": "#d62728", "civil": "#ff7f0e"}
+TRENDS = (
+    ("recruitment_reward_share", "recruitment reward share"),
+    ("entry_fee_share", "entry fee share of revenue"),
+    ("internal_consumption_share", "internal consumption share"),
+    ("loss_fraction", "members who lost money"),
+    ("over_direct_selling_cap_share", "paid members above 30% of own sales"),
+    ("criminal_threshold_trees", "criminal-threshold trees"),
+)
+
+
+def compliance_figure(summary: dict[str, Any], timeseries: pd.DataFrame) -> plt.Figure:
+    """Top: one line per rule, red when breached; bottom: indicators day by day."""
+    fig = plt.figure(figsize=(15, 10), layout="constrained")
+    grid = fig.add_gridspec(3, 3, height_ratios=[1.4, 1, 1])
+    board = fig.add_subplot(grid[0, :])
+    board.set_axis_off()
+    board.set_title("Compliance rules at the end of the run", loc="left")
+    for row, rule in enumerate(RULES):
+        value = summary[rule.indicator]
+        breached = rule.breached(value)
+        y = 1 - (row + 0.5) / len(RULES)
+        colour = SEVERITY_COLOURS[rule.severity] if breached else "#2ca02c"
+        board.scatter([0.01], [y], s=120, color=colour, transform=board.transAxes)
+        verdict = f"FLAG ({rule.severity})" if breached else "ok"
+        columns = (
+            (0.03, latin(rule.rule), {"fontsize": 9, "weight": "bold"}),
+            (0.24, f"{rule.indicator} = {value:.3g}", {"fontsize": 9}),
+            (0.47, f"flag if {rule.compare} {rule.threshold:.3g}: {verdict}", {"fontsize": 9}),
+            (0.66, latin(rule.source), {"fontsize": 7, "color": "#444444", "wrap": True}),
+        )
+        for x, text, style in columns:
+            board.text(x, y, text, va="center", transform=board.transAxes, **style)
+    for index, (column, label) in enumerate(TRENDS):
+        ax = fig.add_subplot(grid[1 + index // 3, index % 3])
+        ax.plot(timeseries["day"], timeseries[column])
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("day")
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"{summary['scenario']} (seed {summary['seed']}): pyramid-selling exposure")
+    return fig
+
+
+def save_compliance_plot(summary: dict[str, Any], timeseries: pd.DataFrame, path: Path) -> None:
+    """Write the compliance dashboard as a PNG."""
+    fig = compliance_figure(summary, timeseries)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
