@@ -28,7 +28,13 @@ def test_run_writes_results_and_prints_a_summary(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["run", str(SCENARIOS / "baseline.toml"), *SMALL, "--out", str(out)]) == 0
     names = {p.name for p in written(out)}
-    assert names == {"timeseries.parquet", "summary.json", "scenario.toml", "growth.png"}
+    assert names == {
+        "timeseries.parquet",
+        "summary.json",
+        "scenario.toml",
+        "growth.png",
+        "compliance.png",
+    }
     table = pd.read_parquet(out / "timeseries.parquet")
     assert list(table.columns) == list(COLUMNS) and len(table) == 40
     summary = json.loads((out / "summary.json").read_text())
@@ -45,8 +51,9 @@ def test_run_writes_results_and_prints_a_summary(tmp_path, capsys):
         "scenario_hash",
     ):
         assert key in summary
+    assert isinstance(summary["flags"], list)
     printed = capsys.readouterr().out
-    assert "final penetration" in printed and "income Gini" in printed
+    assert "final penetration" in printed and "income Gini" in printed and "Flags (" in printed
     assert not list(tmp_path.glob(".*partial*"))
 
 
@@ -143,3 +150,39 @@ def test_a_non_empty_out_folder_is_never_overwritten(tmp_path, capsys):
     assert main(["run", str(SCENARIOS / "baseline.toml"), *SMALL, "--out", str(out)]) == 2
     assert (out / "keep.txt").read_text() == "mine" and len(written(out)) == 1
     assert "not empty" in capsys.readouterr().err
+
+
+def test_audit_prints_a_table_or_json(capsys):
+    assert main(["audit", str(SCENARIOS / "schemes" / "pyramid.toml")]) == 0
+    assert "headcount-based pay" in capsys.readouterr().out
+    assert main(["audit", str(SCENARIOS / "schemes" / "geometric.toml"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["paid_depth"] == 8
+    assert report["sybil_gain_per_100_rmb"] == pytest.approx(5.0)
+    args = ["audit", str(SCENARIOS / "baseline.toml"), "--set", "commission.entry_fee=-1"]
+    assert main(args) == 2
+    assert "commission.entry_fee" in capsys.readouterr().err
+
+
+def test_compare_writes_csv_and_markdown(tmp_path, capsys):
+    runs = []
+    for name in ("affiliate", "pyramid"):
+        out = tmp_path / name
+        args = ["run", str(SCENARIOS / "schemes" / f"{name}.toml"), *SMALL, "--out", str(out)]
+        assert main(args) == 0
+        runs.append(str(out))
+    capsys.readouterr()
+    assert main(["compare", *runs, "--out", str(tmp_path / "cmp")]) == 0
+    printed = capsys.readouterr().out
+    assert "affiliate" in printed and "pyramid" in printed and "flags" in printed
+    table = pd.read_csv(tmp_path / "cmp" / "comparison.csv", index_col=0)
+    assert list(table.columns) == ["affiliate", "pyramid"]
+    assert table.loc["entry fees (RMB)", "affiliate"] == "0.00"
+    markdown = (tmp_path / "cmp" / "comparison.md").read_text()
+    assert markdown.startswith("|  | affiliate | pyramid |")
+
+
+def test_compare_of_a_folder_that_is_not_a_run(tmp_path, capsys):
+    assert main(["compare", str(tmp_path)]) == 2
+    assert "no summary.json" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()

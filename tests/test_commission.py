@@ -1,138 +1,243 @@
-"""Settlement on hand-built sponsor trees, against payouts computed by hand, and the ledger."""
+"""Settlement on hand-built sponsor trees, against payouts computed by hand, per preset."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from simulation.commission.orders import DIRECT, OVERRIDE, PLATFORM, RECRUITING, Orders
+from simulation.commission.chain import next_upline
+from simulation.commission.orders import (
+    DIFFERENTIAL,
+    DIRECT,
+    NO_REFUND,
+    OVERRIDE,
+    PLATFORM,
+    RECRUITING,
+    Orders,
+)
+from simulation.commission.refunds import RefundQueue
 from simulation.commission.scheme import CommissionScheme
-from simulation.scenario.schema import CommissionConfig
+from simulation.scenario import load_scenario
 from simulation.world.ledger import Ledger, LedgerImbalance
-from simulation.world.people import FORMER, MEMBER, People
+from tests.conftest import SCENARIOS
 
-A, B, C, D, E, OUTSIDER = 0, 1, 2, 3, 4, 9
-
-
-def chain() -> People:
-    """A ← B ← C ← D, all members; D is in tier 1, the rest in tier 0."""
-    people = People(10)
-    people.role[[A, B, C, D]] = MEMBER
-    people.sponsor[[B, C, D]] = [A, B, C]
-    people.tier[D] = 1
-    return people
+N = 12
+OUTSIDER = 11
+A, B, C, D, E, F = range(6)
 
 
-def scheme(**changes) -> CommissionScheme:
-    config = {
-        "tier_sales": [0.0, 1000.0],
-        "direct_rate": [0.10, 0.15],
-        "override_rates": [0.05, 0.02],
-        "recruiting_bonus": [10.0, 5.0],
-        "payout_cap": 0.0,
-    } | changes
-    return CommissionScheme.from_config(CommissionConfig.model_validate(config))
-
-
-def day_orders() -> Orders:
-    """D sells 100 RMB to an outsider; C buys 90 RMB for itself; one direct sale."""
-    return Orders(
-        seller=[D, C, PLATFORM],
-        buyer=[OUTSIDER, C, 8],
-        amount=[10000, 9000, 9900],
-        cost_of_goods=[6500, 6500, 6500],
+def preset(name: str, **commission) -> CommissionScheme:
+    overrides = {f"commission.{key}": value for key, value in commission.items()}
+    return CommissionScheme.from_config(
+        load_scenario(SCENARIOS / "schemes" / f"{name}.toml", overrides).commission
     )
 
 
-def paid(payouts, n=10):
-    return dict(enumerate(payouts.by_recipient(n)))
+class Tree:
+    """People 0..N-1: sponsor, tier, member and qualified arrays for settle()."""
+
+    def __init__(self, sponsors: dict[int, int]) -> None:
+        self.sponsor = np.full(N, -1, dtype=np.int64)
+        self.member = np.zeros(N, dtype=bool)
+        for child, parent in sponsors.items():
+            self.sponsor[child] = parent
+            self.member[[child, parent] if parent >= 0 else [child]] = True
+        self.tier = np.zeros(N, dtype=np.int64)
+        self.qualified = np.ones(N, dtype=bool)
+
+    def settle(self, scheme: CommissionScheme, orders: Orders, newcomers=()):
+        newcomers = np.asarray(newcomers, dtype=np.int64)
+        self.member[newcomers] = True
+        return scheme.settle(
+            orders, newcomers, self.sponsor, self.tier, self.member, self.qualified
+        )
 
 
-def test_direct_overrides_and_recruiting_bonus_by_hand():
-    people = chain()
-    people.role[E] = MEMBER
-    people.sponsor[E] = D
-    payouts = scheme().settle(day_orders(), np.array([E]), people.tier, people.upline)
-    # D: 15% of 10000 + bonus 1000; C: 5% of 10000 + bonus 500;
-    # B: 2% of 10000 + 5% of C's 9000; A: 2% of 9000. No direct pay on C's self-purchase.
-    assert paid(payouts) == {A: 180, B: 650, C: 1000, D: 2500} | {
-        i: 0 for i in (E, 5, 6, 7, 8, OUTSIDER)
+def chain() -> Tree:
+    """A ← B ← C ← D ← E."""
+    return Tree({A: -1, B: A, C: B, D: C, E: D})
+
+
+def star() -> Tree:
+    """A with four direct recruits B, C, D, E."""
+    return Tree({A: -1, B: A, C: A, D: A, E: A})
+
+
+def wide() -> Tree:
+    """A; B and C under A; D and E under B; F under C."""
+    return Tree({A: -1, B: A, C: A, D: B, E: B, F: C})
+
+
+def sale(seller: int, cents: int = 10000, buyer: int = OUTSIDER) -> Orders:
+    return Orders([seller], [buyer], [cents], [6500])
+
+
+def sales(sellers: list[int], cents: int = 10000) -> Orders:
+    return Orders(sellers, [OUTSIDER] * len(sellers), [cents] * len(sellers), [6500] * len(sellers))
+
+
+def paid(settlement) -> dict[int, int]:
+    totals = settlement.payouts.by_recipient(N)
+    return {person: int(cents) for person, cents in enumerate(totals) if cents}
+
+
+def test_affiliate_pays_the_seller_only():
+    scheme = preset("affiliate")
+    assert paid(chain().settle(scheme, sale(E))) == {E: 1000}
+    assert paid(star().settle(scheme, sales([B, C, D, E]))) == {B: 1000, C: 1000, D: 1000, E: 1000}
+    tree = wide()
+    tree.tier[F] = 1
+    assert paid(tree.settle(scheme, sales([D, F]))) == {D: 1000, F: 1500}
+
+
+def test_two_level_pays_one_override_and_takes_the_package_fee():
+    scheme = preset("two_level")
+    assert paid(chain().settle(scheme, sale(E))) == {E: 1000, D: 500}
+    tree = star()
+    settlement = tree.settle(scheme, sales([B, C]), newcomers=[])
+    assert paid(settlement) == {B: 1000, C: 1000, A: 1000}
+    tree = wide()
+    tree.sponsor[7] = F
+    settlement = tree.settle(scheme, sale(F), newcomers=[7])
+    assert paid(settlement) == {F: 1000, C: 500}
+    assert settlement.fees == 39800
+    assert settlement.cost_of_goods == 6500 + 28000
+    assert settlement.margin == 10000 + 39800 - 1500 - 6500 - 28000
+
+
+def test_unilevel3_pays_three_levels_compressing_past_departed_and_unqualified():
+    scheme = preset("unilevel3")
+    assert paid(chain().settle(scheme, sale(E))) == {E: 1000, D: 500, C: 300, B: 200}
+    tree = chain()
+    tree.member[C] = False
+    assert paid(tree.settle(scheme, sale(E))) == {E: 1000, D: 500, B: 300, A: 200}
+    tree = chain()
+    tree.qualified[D] = False
+    assert paid(tree.settle(scheme, sale(E))) == {E: 1000, C: 500, B: 300, A: 200}
+    tree = chain()
+    tree.qualified[D] = False
+    assert paid(tree.settle(scheme, sale(D))) == {D: 1000, C: 500, B: 300, A: 200}
+    assert paid(wide().settle(scheme, sales([D, F]))) == {
+        D: 1000,
+        B: 500,
+        A: 300 + 300,
+        F: 1000,
+        C: 500,
     }
-    kinds = {
-        (int(r), int(k), int(lv))
-        for r, k, lv in zip(payouts.recipient, payouts.kind, payouts.level, strict=True)
-    }
-    assert (D, DIRECT, 0) in kinds and (A, OVERRIDE, 2) in kinds and (C, RECRUITING, 2) in kinds
 
 
-def test_the_cap_scales_every_line_pro_rata_and_holds():
-    people = chain()
-    people.role[E] = MEMBER
-    people.sponsor[E] = D
-    payouts = scheme(payout_cap=0.1).settle(day_orders(), np.array([E]), people.tier, people.upline)
-    gmv = 10000 + 9000 + 9900
-    scale = 0.1 * gmv / 4330
-    assert payouts.total <= 0.1 * gmv
-    assert paid(payouts)[D] == int(1500 * scale) + int(1000 * scale)
-    assert paid(payouts)[A] == int(180 * scale)
+def test_self_purchases_pay_overrides_but_no_direct_commission():
+    scheme = preset("unilevel3")
+    settlement = chain().settle(scheme, Orders([E], [E], [9000], [6500]))
+    assert paid(settlement) == {D: 450, C: 270, B: 180}
 
 
-def test_a_cap_that_is_not_reached_changes_nothing():
-    people = chain()
-    capped = scheme(payout_cap=0.5).settle(
-        day_orders(), np.array([], int), people.tier, people.upline
-    )
-    free = scheme().settle(day_orders(), np.array([], int), people.tier, people.upline)
-    assert capped.total == free.total == 1500 + 500 + 200 + 450 + 180
+def test_differential_pays_the_gap_between_tier_rates_up_the_chain():
+    scheme = preset("differential")
+    tree = chain()
+    tree.tier[[A, B, C, D, E]] = [1, 2, 0, 1, 0]
+    settlement = tree.settle(scheme, sale(E))
+    assert paid(settlement) == {E: 500, D: 500, B: 500}
+    kinds = dict(zip(settlement.payouts.recipient, settlement.payouts.kind, strict=True))
+    assert kinds == {E: DIRECT, D: DIFFERENTIAL, B: DIFFERENTIAL}
+    levels = dict(zip(settlement.payouts.recipient, settlement.payouts.level, strict=True))
+    assert levels == {E: 0, D: 1, B: 3}
+    tree.qualified[D] = False
+    assert paid(tree.settle(scheme, sale(E))) == {E: 500, B: 1000}
+    tree = star()
+    tree.tier[A] = 2
+    assert paid(tree.settle(scheme, sales([B, C]))) == {B: 500, C: 500, A: 2000}
 
 
-def test_pay_passes_over_departed_uplines():
-    people = chain()
-    people.role[C] = FORMER
-    payouts = scheme().settle(
-        Orders([D], [OUTSIDER], [10000], [6500]), np.array([], int), people.tier, people.upline
-    )
-    assert paid(payouts)[B] == 500 and paid(payouts)[A] == 200 and paid(payouts)[C] == 0
-    assert people.sponsor[D] == B
+def test_geometric_pays_a_b_to_the_d():
+    scheme = preset("geometric")
+    assert paid(chain().settle(scheme, sale(E))) == {E: 1000, D: 500, C: 250, B: 125, A: 62}
+    assert paid(wide().settle(scheme, sale(D))) == {D: 1000, B: 500, A: 250}
 
 
-def test_nobody_is_paid_above_the_top_of_the_tree():
-    people = chain()
-    payouts = scheme(override_rates=[0.1, 0.1, 0.1, 0.1, 0.1]).settle(
-        Orders([B], [OUTSIDER], [10000], [6500]), np.array([], int), people.tier, people.upline
-    )
-    assert set(payouts.recipient) == {A, B}
-    assert payouts.total == 1000 + 1000
+def test_pyramid_pays_recruiting_bonuses_five_levels_up():
+    scheme = preset("pyramid")
+    tree = chain()
+    tree.sponsor[F] = E
+    settlement = tree.settle(scheme, Orders(), newcomers=[F])
+    assert paid(settlement) == {E: 12000, D: 6000, C: 3000, B: 2000, A: 1000}
+    assert {int(k) for k in settlement.payouts.kind} == {RECRUITING}
+    assert settlement.fees == 36500
+    tree = star()
+    tree.sponsor[[F, 7]] = [B, B]
+    settlement = tree.settle(scheme, sale(B, 19900), newcomers=[F, 7])
+    assert paid(settlement) == {B: 1990 + 24000, A: 995 + 12000}
 
 
-def test_paid_levels():
-    assert scheme().paid_levels == 2
-    assert scheme(override_rates=[0.0, 0.0, 0.01], recruiting_bonus=[]).paid_levels == 3
-    assert scheme(override_rates=[], recruiting_bonus=[]).paid_levels == 0
+def test_cap_scales_every_line_pro_rata_to_the_cent():
+    scheme = preset("two_level", payout_cap=0.1)
+    settlement = chain().settle(scheme, sale(E))
+    assert paid(settlement) == {E: 666, D: 333}
+    assert settlement.payouts.total <= 1000
+    scheme = preset("pyramid", payout_cap=0.5)
+    tree = chain()
+    tree.sponsor[F] = E
+    settlement = tree.settle(scheme, sale(E), newcomers=[F])
+    lines = {E: [1000, 12000], D: [500, 6000], C: [300, 3000], B: [2000], A: [1000]}
+    scale = 5000 / sum(sum(cents) for cents in lines.values())
+    expected = {who: sum(int(c * scale) for c in cents) for who, cents in lines.items()}
+    assert paid(settlement) == expected
+    assert 5000 - 8 <= settlement.payouts.total <= 5000
 
 
-def test_entry_fee_in_cents():
-    assert scheme(entry_fee=365.0).entry_fee_cents == 36500
-
-
-def test_ledger_balances_and_catches_a_lost_cent():
-    people = chain()
-    people.role[E] = MEMBER
-    people.sponsor[E] = D
-    ledger = Ledger(people.income, people.fees_paid)
+def test_clawback_takes_back_a_refunded_orders_commissions_and_the_books_balance():
+    scheme = preset("unilevel3")
+    tree = chain()
+    income, fees = np.zeros(N, np.int64), np.zeros(N, np.int64)
+    ledger, returns = Ledger(income, fees), RefundQueue()
+    orders = Orders([E, D], [OUTSIDER, 10], [10000, 10000], [6500, 6500], refund_day=[8, NO_REFUND])
     ledger.open_day(1)
-    orders = day_orders()
-    ledger.post_sales(orders.amount, orders.cost_of_goods)
-    ledger.post_fees(np.array([E]), 36500)
-    payouts = scheme().settle(orders, np.array([E]), people.tier, people.upline)
+    settlement = tree.settle(scheme, orders)
+    ledger.post_sales(settlement.sales, settlement.cost_of_goods)
+    payouts = settlement.payouts
     ledger.post_payouts(payouts.recipient, payouts.cents, payouts.kind)
+    returns.hold(orders, payouts)
+    assert ledger.close_day().margin == 20000 - 13000 - 2000 - 2000
+    ledger.open_day(8)
+    refund = returns.release(8)
+    assert refund.orders == 1 and refund.amount == 10000
+    lines = refund.lines
+    ledger.post_refunds(refund.amount, lines.recipient, lines.cents, lines.kind)
     book = ledger.close_day()
-    assert book.sales + book.fees == book.payouts + book.cost_of_goods + book.margin
-    assert book.margin == 28900 + 36500 - 4330 - 3 * 6500
-    assert people.income.sum() == book.payouts == 4330
-    assert people.fees_paid[E] == 36500
+    assert book.clawback == 2000 and book.refunds == 10000
+    assert {p: int(income[p]) for p in (A, B, C, D, E)} == {A: 200, B: 300, C: 500, D: 1000, E: 0}
+    assert book.margin == -10000 + 2000
+    assert returns.release(8).orders == 0
+
+
+def test_a_ledger_that_loses_a_cent_stops_the_run():
+    income, fees = np.zeros(N, np.int64), np.zeros(N, np.int64)
+    ledger = Ledger(income, fees)
     ledger.open_day(2)
-    ledger.post_payouts(np.array([A]), np.array([100]), np.array([DIRECT]))
-    ledger.today.direct += 1
-    with pytest.raises(LedgerImbalance, match="day 2"):
+    ledger.post_payouts(np.array([A]), np.array([100]), np.array([OVERRIDE]))
+    ledger.today.override += 1
+    with pytest.raises(LedgerImbalance, match="day 2: books off by"):
         ledger.close_day()
+
+
+def test_next_upline_compresses_and_never_returns_the_person():
+    tree = chain()
+    tree.member[[B, C]] = False
+    ups = next_upline(np.array([E, D, C, A]), tree.sponsor, tree.member)
+    assert list(ups) == [D, A, A, -1]
+
+
+def test_paid_levels_and_headcount():
+    assert preset("affiliate").paid_levels == 0
+    assert preset("two_level").paid_levels == 1
+    assert preset("unilevel3").paid_levels == 3
+    assert preset("differential").paid_levels == 2
+    assert preset("geometric").paid_levels == 8
+    assert preset("pyramid").paid_levels == 5 and preset("pyramid").pays_on_headcount
+    assert not preset("two_level").pays_on_headcount
+
+
+def test_platform_direct_sales_pay_nobody():
+    settlement = chain().settle(preset("unilevel3"), sale(PLATFORM))
+    assert settlement.payouts.total == 0
+    assert settlement.margin == 10000 - 6500

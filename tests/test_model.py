@@ -9,7 +9,6 @@ import pytest
 from simulation import SocialCommerceModel
 from simulation.commission.chain import next_upline
 from simulation.metrics.daily import COLUMNS
-from simulation.metrics.compliance import gini
 from simulation.world.people import CONSUMER, MEMBER
 from tests.conftest import scenario
 
@@ -113,13 +112,6 @@ def test_fees_and_bonuses_show_in_the_compliance_indicators():
     assert 0 < summary["entry_fee_share"] < 1
     assert summary["paid_depth"] == 2
     assert summary["loss_fraction"] > 0
-
-
-def test_gini():
-    assert gini(np.array([1.0, 1.0, 1.0])) == pytest.approx(0.0)
-    assert gini(np.array([0.0, 0.0, 0.0, 4.0])) == pytest.approx(0.75)
-    assert gini(np.array([1.0, 3.0])) == pytest.approx(0.25)
-    assert gini(np.zeros(3)) == 0.0
 
 
 def test_exposures_match_sharing_and_fatigue_lowers_conversion():

@@ -17,10 +17,6 @@ def _ints(values=()) -> np.ndarray:
     return np.asarray(values, dtype=np.int64)
 
 
-def _bools(values=()) -> np.ndarray:
-    return np.asarray(values, dtype=bool)
-
-
 @dataclass
 class Orders:
     """One row per order. `seller` is the member credited (PLATFORM for direct sales);
@@ -31,13 +27,15 @@ class Orders:
     buyer: np.ndarray = field(default_factory=_ints)
     amount: np.ndarray = field(default_factory=_ints)
     cost_of_goods: np.ndarray = field(default_factory=_ints)
-    buyer_is_member: np.ndarray = field(default_factory=_bools)
+    buyer_is_member: np.ndarray | None = None
     refund_day: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for name in ("seller", "buyer", "amount", "cost_of_goods"):
             setattr(self, name, _ints(getattr(self, name)))
-        self.buyer_is_member = np.broadcast_to(_bools(self.buyer_is_member), self.seller.shape)
+        if self.buyer_is_member is None:
+            self.buyer_is_member = np.zeros(self.seller.shape, dtype=bool)
+        self.buyer_is_member = np.asarray(self.buyer_is_member, dtype=bool)
         if self.refund_day is None:
             self.refund_day = np.full(self.seller.shape, NO_REFUND, dtype=np.int64)
         self.refund_day = _ints(self.refund_day)

@@ -1,0 +1,215 @@
+"""Compliance indicators on hand-built structures, flags with their sources, the auditor,
+and the presets behaving as the evidence says."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from simulation import SocialCommerceModel, load_scenario
+from simulation.agents.members import Members
+from simulation.commission.auditor import audit
+from simulation.commission.chain import tree_position
+from simulation.commission.scheme import CommissionScheme
+from simulation.metrics import compliance as c
+from simulation.metrics.daily import compliance_indicators
+from simulation.metrics.totals import RunTotals
+from simulation.scenario.schema import CommissionConfig
+from simulation.world.people import FORMER, MEMBER, People
+from tests.conftest import SCENARIOS, scenario
+
+
+def levels_tree(per_level: list[int]) -> np.ndarray:
+    """Sponsors of a tree with per_level[k] people at depth k, each under the first of the
+    level above."""
+    sponsor, first_above = [], -1
+    for count in per_level:
+        first = len(sponsor)
+        sponsor += [first_above] * count
+        first_above = first
+    return np.array(sponsor, dtype=np.int64)
+
+
+def tree_stats(sponsor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    root, depth = tree_position(sponsor, np.arange(sponsor.size))
+    size = np.bincount(root, minlength=sponsor.size)
+    levels = np.zeros(sponsor.size, dtype=np.int64)
+    np.maximum.at(levels, root, depth + 1)
+    return size, levels
+
+
+@pytest.mark.parametrize(
+    ("per_level", "fee", "headcount", "expected"),
+    [
+        ([1, 9, 20], True, True, 1),
+        ([1, 9, 19], True, True, 0),
+        ([1, 29], True, True, 0),
+        ([1, 9, 20], False, True, 0),
+        ([1, 9, 20], True, False, 0),
+    ],
+)
+def test_criminal_threshold_trees(per_level, fee, headcount, expected):
+    size, levels = tree_stats(levels_tree(per_level))
+    assert c.criminal_threshold_trees(size, levels, fee, headcount) == expected
+
+
+def test_tree_bookkeeping_at_joining_matches_the_sponsor_tree():
+    config = scenario(population={"size": 20, "initial_members": 0})
+    people = People(20)
+    members = Members(people, None, None, config, np.random.default_rng(0))
+    sponsor = np.array([-1, 0, 0, 1, 3, -1, 5, 4])
+    for day, person in enumerate(range(8)):
+        members.join(np.array([person]), sponsor[[person]], day)
+    root, depth = tree_position(people.sponsor, np.arange(8))
+    assert list(people.root[:8]) == list(root) == [0, 0, 0, 0, 0, 5, 5, 0]
+    assert list(people.depth[:8]) == list(depth) == [0, 1, 1, 2, 3, 0, 1, 4]
+    assert people.tree_size[0] == 6 and people.tree_levels[0] == 5
+    assert people.tree_size[5] == 2 and people.tree_levels[5] == 2
+
+
+def test_over_direct_selling_cap_share():
+    income = np.array([300, 301, 0, 50, 1000])
+    sales = np.array([1000, 1000, 0, 0, 10000])
+    assert c.over_direct_selling_cap_share(income, sales) == pytest.approx(2 / 4)
+
+
+def test_loss_fraction_gini_top_share():
+    assert c.loss_fraction(np.array([-1, 0, 5, -3])) == 0.5
+    assert c.gini(np.array([0.0, 0.0, 0.0, 4.0])) == pytest.approx(0.75)
+    assert c.gini(np.array([1.0, 3.0])) == pytest.approx(0.25)
+    assert c.gini(np.zeros(3)) == 0.0
+    values = np.arange(1, 201, dtype=float)
+    assert c.top_share(values) == pytest.approx((200 + 199) / values.sum())
+    assert c.top_share(np.array([5.0, 0.0, 0.0])) == 1.0
+
+
+def test_retail_customers_counts_distinct_outside_buyers_in_the_window():
+    people = People(8)
+    people.role[[0, 1, 2]] = MEMBER
+    people.last_seller[3:8] = [0, 0, 0, 1, 2]
+    people.last_order_day[3:8] = [10, 25, 28, 29, 30]
+    people.role[7] = MEMBER
+    customers = people.retail_customers(since=20)
+    assert list(customers[:3]) == [2, 1, 0]
+
+
+def fake_model(**totals) -> SimpleNamespace:
+    """The parts of a model compliance_indicators reads, set by hand."""
+    people = People(6)
+    people.role[:] = [MEMBER, MEMBER, MEMBER, FORMER, 0, 0]
+    people.income[:4] = [5000, 2000, 0, 500]
+    people.fees_paid[:4] = [0, 3650, 3650, 3650]
+    people.sales[:4] = [20000, 1000, 0, 0]
+    people.depth[:4] = [0, 1, 2, 1]
+    people.last_seller[[4, 5]] = [0, 0]
+    people.last_order_day[[4, 5]] = [9, 10]
+    scheme = CommissionScheme.from_config(CommissionConfig(entry_fee=36.5))
+    return SimpleNamespace(
+        people=people,
+        totals=RunTotals(**totals),
+        platform=SimpleNamespace(scheme=scheme, paid_depth=2),
+        day=10,
+    )
+
+
+def test_money_indicators_from_hand_set_totals():
+    model = fake_model(
+        sales=100_000,
+        refunds=10_000,
+        fees=30_000,
+        payouts=20_000,
+        recruiting=5_000,
+        member_bought=40_000,
+        orders=50,
+        refunded_orders=5,
+    )
+    got = compliance_indicators(model)
+    assert got["recruitment_reward_share"] == 0.25
+    assert got["entry_fee_share"] == 0.25
+    assert got["internal_consumption_share"] == 0.4
+    assert got["payout_ratio"] == pytest.approx(20_000 / 90_000)
+    assert got["refund_rate"] == 0.1
+    assert got["paid_depth"] == 2
+    assert got["max_tree_depth"] == 2
+    assert got["criminal_threshold_trees"] == 0
+    assert got["loss_fraction"] == 0.75
+    assert got["over_direct_selling_cap_share"] == pytest.approx(2 / 3)
+    assert got["retail_customers_per_member"] == 0.0
+    assert got["top1_income_share"] == pytest.approx(5000 / 7500)
+
+
+def test_flags_name_rule_source_and_severity():
+    clean = {
+        "recruitment_reward_share": 0.0,
+        "entry_fee_share": 0.0,
+        "paid_depth": 1,
+        "criminal_threshold_trees": 0,
+        "over_direct_selling_cap_share": 0.0,
+        "internal_consumption_share": 0.2,
+        "retail_customers_per_member": 12,
+        "loss_fraction": 0.1,
+    }
+    assert c.flags(clean) == []
+    raised = c.flags(clean | {"recruitment_reward_share": 0.5, "criminal_threshold_trees": 2})
+    assert {f["rule"] for f in raised} == {
+        "headcount pay (拉人头)",
+        "rewards not resting on retail sales",
+        "criminal pyramid organisation",
+    }
+    criminal = next(f for f in raised if f["severity"] == "criminal")
+    assert "224-1" in criminal["source"] and criminal["threshold"] == "> 0"
+    assert all(
+        set(f) == {"rule", "indicator", "value", "threshold", "source", "severity"} for f in raised
+    )
+
+
+def test_audit_of_the_presets():
+    def of(name):
+        return audit(load_scenario(SCENARIOS / "schemes" / f"{name}.toml"))
+
+    affiliate = of("affiliate")
+    assert affiliate["paid_depth"] == 0 and not affiliate["headcount_pay"]
+    assert affiliate["max_pay_share_of_own_sales"] == 0.15
+    assert not affiliate["exceeds_direct_selling_cap"]
+    assert affiliate["sybil_gain_per_100_rmb"] == 0.0
+    geometric = of("geometric")
+    assert geometric["max_payout_share_of_sale"] == pytest.approx(0.1 + 0.1 * (1 - 0.5**8))
+    assert geometric["sybil_gain_per_100_rmb"] == pytest.approx(5.0)
+    pyramid = of("pyramid")
+    assert pyramid["headcount_pay"] and pyramid["entry_fee"] == 365.0
+    assert pyramid["sybil_enrolment_gain"] == pytest.approx(120.0 - 365.0)
+    assert pyramid["max_pay_share_of_own_sales"] is None
+    two_level = of("two_level")
+    assert two_level["mandatory_package"] and two_level["max_payout_share_of_sale"] == 0.2
+    differential = of("differential")
+    assert differential["max_payout_share_of_sale"] == 0.15
+
+
+def run_preset(name: str) -> dict:
+    model = SocialCommerceModel(load_scenario(SCENARIOS / "schemes" / f"{name}.toml"))
+    model.run()
+    return model.summary()
+
+
+def test_pyramid_preset_behaves_as_the_evidence_says():
+    summary = run_preset("pyramid")
+    assert summary["people"] == 20_000
+    assert summary["loss_fraction"] > 0.5
+    assert summary["recruitment_reward_share"] > 0.5
+    assert summary["criminal_threshold_trees"] > 0
+    severities = {f["severity"] for f in summary["flags"]}
+    assert "criminal" in severities
+
+
+def test_affiliate_preset_raises_no_headcount_fee_or_team_pay_flag():
+    summary = run_preset("affiliate")
+    assert summary["ever_members"] > 1000
+    indicators = {f["indicator"] for f in summary["flags"]}
+    assert not indicators & {
+        "recruitment_reward_share",
+        "entry_fee_share",
+        "paid_depth",
+        "criminal_threshold_trees",
+    }
