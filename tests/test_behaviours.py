@@ -235,3 +235,52 @@ def test_tiers_follow_cumulative_personal_sales():
     people.sales[[0, 1, 2]] = [99_99, 100_00, 2000_00]
     members.promote(np.array([0, 1, 2]))
     assert list(people.tier[[0, 1, 2]]) == [0, 1, 2]
+
+
+def test_qualification_for_team_pay_follows_last_periods_sales_and_customers():
+    sections = {
+        "commission": {
+            "qualification_sales": 100.0,
+            "qualification_customers": 2,
+            "qualification_days": 30,
+        }
+    }
+    _, _, people, _, members, _ = world(STAR, 5, **sections)
+    members.join(np.array([0, 1, 2]), np.full(3, -1), day=0)
+    assert not people.qualified[[0, 1, 2]].any()
+    people.sales[[0, 1, 2]] = [200_00, 200_00, 50_00]
+    people.last_seller[[3, 4]] = [0, 0]
+    people.last_order_day[[3, 4]] = [5, 29]
+    members.qualify(day=29)
+    assert not people.qualified[[0, 1, 2]].any()
+    members.qualify(day=30)
+    assert list(people.qualified[[0, 1, 2]]) == [True, False, False]
+    people.sales[0] += 50_00
+    members.qualify(day=60)
+    assert not people.qualified[0]
+
+
+def test_a_gift_package_counts_in_the_benefit_of_joining():
+    sections = {
+        "commission": {"entry_fee": 398.0, "package_cost": 260.0},
+        "purchase": {"gross_margin": 0.35, "self_purchase_prob": 0.0},
+        "recruitment": {"horizon_days": 0.0},
+    }
+    _, _, people, _, members, _ = world(STAR, 5, **sections)
+    people.need[[0, 1]] = [1.0, 0.5]
+    assert members.expected_benefit(np.array([0, 1]), 0.0) == pytest.approx([400.0, 200.0])
+
+
+@pytest.mark.parametrize(("claim", "joins"), [(5.0, [1]), (0.0, [])])
+def test_an_income_claim_lifts_what_contacts_see(claim, joins):
+    sections = {
+        "recruitment": {"invite_prob": 1.0, "horizon_days": 10.0, "income_claim": claim},
+        "commission": {"entry_fee": 20.0},
+        "purchase": {"self_purchase_prob": 0.0},
+        "trust": {"baseline": 0.5},
+    }
+    _, _, people, _, members, _ = world([(0, 1)], 2, **sections)
+    members.join(np.array([0]), np.array([-1]), day=0)
+    people.join_cost[1] = 0.0
+    newcomers, _ = members.recruit(day=1)
+    assert list(newcomers) == joins
