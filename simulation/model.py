@@ -25,6 +25,7 @@ from simulation.scenario.schema import Scenario
 from simulation.world.generators import build_graph
 from simulation.world.ledger import Ledger
 from simulation.world.people import People
+from simulation.world.streams import Streams
 from simulation.world.trust import TieTrust
 
 
@@ -32,23 +33,31 @@ class SocialCommerceModel(mesa.Model):
     """A membership-based social e-commerce platform, simulated one day per step."""
 
     def __init__(self, scenario: Scenario, rng: int | np.random.Generator | None = None) -> None:
-        super().__init__(rng=scenario.run.seed if rng is None else rng)
+        """`rng` is the run's seed (default: the scenario's `run.seed`); a Generator
+        given instead supplies one."""
+        if isinstance(rng, np.random.Generator):
+            rng = int(rng.integers(2**63))
+        self.seed = scenario.run.seed if rng is None else int(rng)
+        super().__init__(rng=self.seed)
         self.scenario = scenario
+        self.streams = Streams.for_run(self.seed, scenario)
         self.day = 0
         n = scenario.population.size
-        self.graph = build_graph(scenario.graph, n, self.rng)
+        world = self.streams.world
+        self.graph = build_graph(scenario.graph, n, world)
         self.people = People(n)
-        self.people.need[:] = beta_with_mean(scenario.purchase.need_mean, n, self.rng)
-        self.people.join_cost[:] = self.rng.exponential(scenario.recruitment.effort_cost, size=n)
+        self.people.need[:] = beta_with_mean(scenario.purchase.need_mean, n, world)
+        self.people.join_cost[:] = world.exponential(scenario.recruitment.effort_cost, size=n)
+        self.people.effort[:] = beta_with_mean(scenario.sharing.effort_mean, n, world)
+        founders = world.choice(n, size=scenario.population.initial_members, replace=False)
         self.trust = TieTrust(self.graph, scenario.trust.baseline, scenario.trust.recovery_rate)
         self.ledger = Ledger(self.people.income, self.people.fees_paid)
         self.totals = RunTotals()
-        self.members = Members(self.people, self.graph, self.trust, scenario, self.rng)
+        self.members = Members(self.people, self.graph, self.trust, scenario, self.streams)
         self.consumers = Consumers(
-            self.people, self.trust, scenario.trust, scenario.purchase, self.rng
+            self.people, self.trust, scenario.trust, scenario.purchase, self.streams.purchase
         )
         self.platform = Platform(self, CommissionScheme.from_config(scenario.commission))
-        founders = self.rng.choice(n, size=scenario.population.initial_members, replace=False)
         self.members.join(np.sort(founders), np.full(founders.size, -1, dtype=np.int64), 0)
         self.orders_today: list[Orders] = []
         self.newcomers_today: list[np.ndarray] = []

@@ -11,6 +11,7 @@ from simulation.agents.consumers import Consumers, Shares
 from simulation.agents.members import Members
 from simulation.commission.orders import PLATFORM
 from simulation.world.people import FORMER, MEMBER, People
+from simulation.world.streams import Streams
 from simulation.world.trust import TieTrust
 from tests.conftest import graph_from_pairs, scenario
 
@@ -24,9 +25,9 @@ def world(pairs, n, **sections):
     people = People(n)
     people.need[:] = 1.0
     trust = TieTrust(graph, config.trust.baseline, config.trust.recovery_rate)
-    rng = np.random.default_rng(0)
-    members = Members(people, graph, trust, config, rng)
-    consumers = Consumers(people, trust, config.trust, config.purchase, rng)
+    streams = Streams.for_run(0, config)
+    members = Members(people, graph, trust, config, streams)
+    consumers = Consumers(people, trust, config.trust, config.purchase, streams.purchase)
     return config, graph, people, trust, members, consumers
 
 

@@ -103,8 +103,8 @@ def test_the_summary_agrees_with_the_days(small_scenario):
 def test_fees_and_bonuses_show_in_the_compliance_indicators():
     config = scenario(
         run={"steps": 120, "seed": 2},
-        population={"size": 3000, "initial_members": 30},
-        recruitment={"effort_cost": 5.0},
+        population={"size": 3000, "initial_members": 100},
+        recruitment={"effort_cost": 5.0, "income_claim": 2.0},
         **FEE_AND_BONUS,
     )
     summary = run(config).summary()
@@ -128,3 +128,21 @@ def test_exposures_match_sharing_and_fatigue_lowers_conversion():
     assert calm_day["exposures"].mean() == pytest.approx(300 * 2.0 * 0.5, rel=0.1)
     assert flood_day["conversion_rate"].mean() < 0.5 * calm_day["conversion_rate"].mean()
     assert flood_day["mean_trust"].iloc[-1] < calm_day["mean_trust"].iloc[-1]
+
+
+def test_policy_changes_keep_the_world_and_the_decision_streams():
+    base = scenario(run={"steps": 5, "seed": 4}, population={"size": 2000, "initial_members": 20})
+    policy = base.model_copy(
+        update={"commission": base.commission.model_copy(update={"override_rates": [0.2]})}
+    )
+    world = base.model_copy(update={"graph": base.graph.model_copy(update={"mean_degree": 12.0})})
+    a, b, c = (SocialCommerceModel(s) for s in (base, policy, world))
+    assert np.array_equal(a.graph.indices, b.graph.indices)
+    assert np.array_equal(a.people.need, b.people.need)
+    assert np.array_equal(a.people.role, b.people.role)
+    assert not np.array_equal(a.people.need, c.people.need)
+    assert a.streams.sharing.random() == b.streams.sharing.random()
+    a.run(3)
+    b.run(3)
+    day_a, day_b = (m.datacollector.get_model_vars_dataframe() for m in (a, b))
+    assert list(day_a["exposures"]) == list(day_b["exposures"])

@@ -9,10 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from simulation.agents.consumers import Shares
-from simulation.agents.events import beta_with_mean, one_per
+from simulation.agents.events import one_per
 from simulation.scenario.schema import Scenario
 from simulation.world.graph import ContactGraph
 from simulation.world.people import CONSUMER, FORMER, MEMBER, People
+from simulation.world.streams import Streams
 from simulation.world.trust import TieTrust
 
 
@@ -25,13 +26,13 @@ class Members:
         graph: ContactGraph,
         trust: TieTrust,
         scenario: Scenario,
-        rng: np.random.Generator,
+        streams: Streams,
     ) -> None:
         self.people = people
         self.graph = graph
         self.trust = trust
         self.scenario = scenario
-        self.rng = rng
+        self.streams = streams
         self.tier_sales = np.round(np.asarray(scenario.commission.tier_sales) * 100)
         purchase = scenario.purchase
         self.discount_value = (
@@ -48,9 +49,6 @@ class Members:
         people.sponsor[newcomers] = sponsors
         people.joined_day[newcomers] = day
         people.tier[newcomers] = 0
-        people.effort[newcomers] = beta_with_mean(
-            self.scenario.sharing.effort_mean, newcomers.size, self.rng
-        )
         commission = self.scenario.commission
         people.qualified[newcomers] = (
             commission.qualification_sales == 0 and commission.qualification_customers == 0
@@ -67,9 +65,9 @@ class Members:
         """Each member sends Poisson(shares_per_day × effort) shares to random contacts."""
         members = self.people.members
         intensity = self.scenario.sharing.shares_per_day * self.people.effort[members]
-        counts = self.rng.poisson(intensity)
-        senders = np.repeat(members, counts)
-        return Shares(*self.graph.random_contacts(senders, self.rng))
+        rng = self.streams.sharing
+        senders = np.repeat(members, rng.poisson(intensity))
+        return Shares(*self.graph.random_contacts(senders, rng))
 
     def recruit(self, day: int) -> tuple[np.ndarray, np.ndarray]:
         """Invitations over ties; a contact joins when the benefit it expects beats its cost.
@@ -84,14 +82,15 @@ class Members:
             senders = members[people.joined_day[members] == day - 1]
         else:
             senders = members[people.joined_day[members] < day]
-        inviter, contact, tie = self.graph.bernoulli_ties(senders, cfg.invite_prob, self.rng)
+        rng = self.streams.recruitment
+        inviter, contact, tie = self.graph.bernoulli_ties(senders, cfg.invite_prob, rng)
         open_ = people.role[contact] == CONSUMER
         inviter, contact, tie = inviter[open_], contact[open_], tie[open_]
         told = np.maximum(self.daily_income(inviter, day), cfg.income_claim)
         seen = self.trust.read(tie, day) * told
         accept = self.expected_benefit(contact, seen) >= self.joining_cost(contact)
         inviter, contact = inviter[accept], contact[accept]
-        pick = one_per(contact, self.rng)
+        pick = one_per(contact, rng)
         people.last_active_day[inviter[pick]] = day
         return contact[pick], inviter[pick]
 
@@ -141,7 +140,7 @@ class Members:
         tenure = day - people.joined_day[members]
         net_rate = people.net_income(members) / 100.0 / np.maximum(tenure, 1)
         poor = (tenure >= cfg.grace_days) & (net_rate < cfg.reservation_income)
-        leave = poor & (self.rng.random(members.size) < cfg.quit_prob)
+        leave = poor & (self.streams.churn.random(members.size) < cfg.quit_prob)
         if cfg.inactive_days > 0:
             last = np.maximum(people.joined_day[members], people.last_active_day[members])
             leave |= day - last >= cfg.inactive_days

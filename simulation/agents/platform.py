@@ -33,7 +33,7 @@ class Platform(mesa.Agent):
         """Advertising: each consumer joins with probability organic_join_prob if
         joining is worth it to them; each person buys direct with organic_buy_prob."""
         model = self.model
-        people, rng, day = model.people, model.rng, model.day
+        people, rng, day = model.people, model.streams.platform, model.day
         reached = bernoulli_positions(people.n, self.config.organic_join_prob, rng)
         reached = reached[people.role[reached] == CONSUMER]
         members = model.members
