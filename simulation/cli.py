@@ -16,9 +16,14 @@ from typing import NoReturn
 from tqdm import tqdm
 
 from simulation.commission.auditor import audit, format_audit
+from simulation.experiments import analysis
+from simulation.experiments.design import Design, parse_ranges, parse_vary
+from simulation.experiments.runner import Sweep
+from simulation.experiments.store import SweepStore
 from simulation.model import SocialCommerceModel
-from simulation.results import default_run_dir, utc_stamp, write_files, write_run
+from simulation.results import default_run_dir, staged, utc_stamp, write_files, write_run
 from simulation.scenario import ScenarioError, load_scenario, parse_override
+from simulation.viz.report import write_report
 from simulation.viz.tables import comparison_table, format_summary, markdown_table
 
 BAD_INPUT = 2
@@ -58,6 +63,37 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("scenario", type=Path, help="scenario TOML file")
     add_overrides(check)
     check.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sweep = commands.add_parser("sweep", help="replicated runs over a design, into a store")
+    sweep.add_argument("scenario", type=Path, help="scenario TOML file")
+    sweep.add_argument(
+        "--vary",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2,...",
+        help="values to cross (repeatable; factorial design)",
+    )
+    sweep.add_argument("--sample", metavar="METHOD:N", help="lhs:N, sobol:N or morris:N")
+    sweep.add_argument(
+        "--range",
+        dest="ranges",
+        action="append",
+        default=[],
+        metavar="KEY=LOW:HIGH",
+        help="a sampled parameter's range (repeatable)",
+    )
+    sweep.add_argument("--replicates", type=non_negative, default=1, help="runs per point")
+    sweep.add_argument("--workers", type=non_negative, default=1, help="local processes")
+    sweep.add_argument(
+        "--dask",
+        metavar="local|tcp://HOST:PORT",
+        help="run on a Dask LocalCluster or an existing cluster",
+    )
+    sweep.add_argument("--steps", type=non_negative, help="override run.steps (days)")
+    add_overrides(sweep)
+    sweep.add_argument("--out", type=Path, required=True, help="the sweep's store folder")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    report = commands.add_parser("report", help="Markdown report of a sweep's store")
+    report.add_argument("store", type=Path, help="a sweep's --out folder")
     compare = commands.add_parser("compare", help="runs side by side (table, CSV, Markdown)")
     compare.add_argument("runs", type=Path, nargs="+", metavar="RUN_DIR", help="run folders")
     compare.add_argument(
@@ -79,7 +115,13 @@ def add_overrides(command: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"run": run_command, "audit": audit_command, "compare": compare_command}
+    commands = {
+        "run": run_command,
+        "audit": audit_command,
+        "compare": compare_command,
+        "sweep": sweep_command,
+        "report": report_command,
+    }
     try:
         return commands[args.command](args)
     except ScenarioError as err:
@@ -140,6 +182,57 @@ def compare_command(args: argparse.Namespace) -> int:
     for name, flags in table.loc["flags"].items():
         print(f"  {name}: {flags}")
     print(f"\ncomparison: {out}")
+    return 0
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    """`sharelab sweep`: run or resume a sweep; Ctrl-C keeps what finished."""
+    if bool(args.vary) == bool(args.sample):
+        raise ScenarioError("sweep", None, "give either --vary or --sample (with --range)")
+    if args.replicates < 1:
+        raise ScenarioError("--replicates", None, "must be at least 1")
+    overrides = dict(parse_override(text) for text in args.overrides)
+    if args.steps is not None:
+        overrides["run.steps"] = args.steps
+    sweep = Sweep(
+        args.scenario,
+        vary=parse_vary(args.vary),
+        sample=args.sample,
+        ranges=parse_ranges(args.ranges),
+        replicates=args.replicates,
+        workers=max(args.workers, 1),
+        dask=args.dask,
+        out=args.out,
+        overrides=overrides,
+        progress=not args.quiet,
+    )
+    try:
+        runs = sweep.run()
+    except KeyboardInterrupt:
+        done = len(sweep.store.finished())
+        print(
+            f"sharelab: interrupted with {done} runs stored in {args.out}; "
+            "run the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
+    failed = int((runs["status"] != "done").sum())
+    print(f"{len(runs)} runs ({failed} failed) in {args.out}")
+    print(analysis.point_summary(runs, sweep.design.parameters).to_string(index=False))
+    return 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """`sharelab report`: write STORE/report/report.md with tables and plots."""
+    store = SweepStore(args.store)
+    if not (args.store / "runs.parquet").is_file() or not store.manifest_path.is_file():
+        raise ScenarioError(str(args.store), None, "not a sweep store (no runs.parquet)")
+    manifest = store.manifest()
+    design = Design.from_dict(manifest["design"])
+    folder = args.store / "report"
+    with staged(folder, replace=True) as staging:
+        write_report(store.runs(), design, manifest, staging)
+    print(f"report: {folder / 'report.md'}")
     return 0
 
 

@@ -54,8 +54,9 @@ def write_files(out: Path, files: dict[str, str]) -> None:
 
 
 @contextmanager
-def staged(out: Path) -> Iterator[Path]:
-    """A hidden sibling folder to write into; renamed to `out` only if all went well."""
+def staged(out: Path, replace: bool = False) -> Iterator[Path]:
+    """A hidden sibling folder to write into; renamed to `out` only if all went well
+    (replacing an existing `out` when `replace`, else only an empty one)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -63,7 +64,7 @@ def staged(out: Path) -> Iterator[Path]:
     try:
         yield staging
         if out.exists():
-            out.rmdir()
+            shutil.rmtree(out) if replace else out.rmdir()
         staging.rename(out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

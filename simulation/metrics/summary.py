@@ -24,7 +24,7 @@ def run_summary(model: SocialCommerceModel) -> dict[str, Any]:
     summary = {
         "scenario": model.scenario.name,
         "scenario_hash": scenario_hash(model.scenario),
-        "seed": model.scenario.run.seed,
+        "seed": model.seed,
         "days": model.day,
         "people": people.n,
         "ties": int(model.graph.n_ties // 2),

@@ -6,6 +6,7 @@ from simulation.scenario.loading import (
     parse_override,
     scenario_hash,
     scenario_toml,
+    with_overrides,
 )
 from simulation.scenario.schema import Scenario
 
@@ -16,4 +17,5 @@ __all__ = [
     "parse_override",
     "scenario_hash",
     "scenario_toml",
+    "with_overrides",
 ]

@@ -51,6 +51,20 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     return scenario
 
 
+def with_overrides(
+    scenario: Scenario, overrides: Mapping[str, Any], source: str = OVERRIDE_SOURCE
+) -> Scenario:
+    """A resolved scenario with some dotted keys changed, validated like a file."""
+    raw = scenario.model_dump(mode="json")
+    origins: dict[str, str] = {}
+    for key, value in overrides.items():
+        _apply_override(raw, origins, key, value, source)
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as err:
+        raise _explain(err, origins, source) from None
+
+
 def parse_override(text: str) -> tuple[str, Any]:
     """Parse a `section.key=value` string; the value is read as TOML, else as text."""
     key, sep, value = text.partition("=")
@@ -150,16 +164,18 @@ def _leaf_keys(table: dict, prefix: str = "") -> list[str]:
     return keys
 
 
-def _apply_override(raw: dict, origins: dict[str, str], key: str, value: Any) -> None:
+def _apply_override(
+    raw: dict, origins: dict[str, str], key: str, value: Any, source: str = OVERRIDE_SOURCE
+) -> None:
     """Set one dotted key in the raw table, as `--set` does."""
     parts = key.split(".")
     if not all(parts):
-        raise ScenarioError(OVERRIDE_SOURCE, key, "expected section.key=value")
+        raise ScenarioError(source, key, "expected section.key=value")
     table = raw
     for part in parts[:-1]:
         child = table.setdefault(part, {})
         if not isinstance(child, dict):
-            raise ScenarioError(OVERRIDE_SOURCE, key, f"'{part}' is not a table")
+            raise ScenarioError(source, key, f"'{part}' is not a table")
         table = child
     if parts == ["graph", "kind"]:
         raw["graph"] = _keep_graph_keys(raw["graph"], value)
@@ -167,7 +183,7 @@ def _apply_override(raw: dict, origins: dict[str, str], key: str, value: Any) ->
     if isinstance(value, str) and parts[-1] == "path":
         value = str(Path(value).resolve())
     table[parts[-1]] = value
-    origins[key] = OVERRIDE_SOURCE
+    origins[key] = source
 
 
 def _explain(err: ValidationError, origins: dict[str, str], top: str) -> ScenarioError:

@@ -1,0 +1,166 @@
+"""Experimental designs: which parameter points a sweep visits.
+
+A factorial design crosses listed values (`--vary key=v1,v2`); a sampled design
+draws points in ranges (`--sample lhs:N|sobol:N|morris:N --range key=lo:hi`) with
+SALib, so that the same design feeds its sensitivity analysis.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from SALib.sample import latin, morris, sobol
+
+from simulation.scenario import ScenarioError, parse_override
+from simulation.scenario.schema import Scenario
+
+SAMPLERS = ("lhs", "sobol", "morris")
+MORRIS_LEVELS = 4
+VARY_SOURCE = "--vary"
+
+
+@dataclass(frozen=True)
+class Design:
+    """The points of a sweep: one row per point, one column per parameter."""
+
+    method: str
+    points: pd.DataFrame
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def parameters(self) -> list[str]:
+        return list(self.points.columns)
+
+    @property
+    def problem(self) -> dict[str, Any]:
+        """The SALib problem of a sampled design."""
+        return {
+            "num_vars": len(self.ranges),
+            "names": list(self.ranges),
+            "bounds": [list(bounds) for bounds in self.ranges.values()],
+        }
+
+    def overrides(self, point: int) -> dict[str, Any]:
+        """The scenario overrides of one point, as plain Python values."""
+        return {key: _plain(value) for key, value in self.points.iloc[point].items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Design:
+        """The design recorded in a sweep's manifest."""
+        points = pd.DataFrame(data["points"]) if data["points"] and data["points"][0] else None
+        if points is None:
+            points = pd.DataFrame(index=range(len(data["points"])))
+        ranges = {key: (low, high) for key, (low, high) in data["ranges"].items()}
+        return cls(data["method"], points, ranges)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "ranges": {k: list(v) for k, v in self.ranges.items()},
+            "points": [self.overrides(i) for i in range(len(self.points))],
+        }
+
+
+def factorial(vary: dict[str, list[Any]]) -> Design:
+    """Every combination of the listed values."""
+    if not vary:
+        return Design("single", pd.DataFrame(index=range(1)))
+    rows = list(itertools.product(*vary.values()))
+    return Design("factorial", pd.DataFrame(rows, columns=list(vary)))
+
+
+def sampled(
+    method: str, n: int, ranges: dict[str, tuple[float, float]], seed: int, integers=()
+) -> Design:
+    """Points drawn by SALib: Latin hypercube, Sobol' (Saltelli) or Morris trajectories.
+
+    For Sobol' `n` is the base sample (n·(2D + 2) points); for Morris the number of
+    trajectories (n·(D + 1) points); for LHS the number of points.
+    """
+    if method not in SAMPLERS:
+        raise ScenarioError("--sample", None, f"unknown sampler {method!r}; use {SAMPLERS}")
+    if not ranges:
+        raise ScenarioError("--range", None, "a sampled design needs at least one --range")
+    problem = Design(method, pd.DataFrame(), dict(ranges)).problem
+    if method == "sobol":
+        matrix = sobol.sample(problem, n, calc_second_order=True, seed=seed)
+    elif method == "morris":
+        matrix = morris.sample(problem, n, num_levels=MORRIS_LEVELS, seed=seed)
+    else:
+        matrix = latin.sample(problem, n, seed=seed)
+    points = pd.DataFrame(matrix, columns=list(ranges))
+    for key in integers:
+        points[key] = points[key].round().astype(int)
+    return Design(method, points, dict(ranges))
+
+
+def parse_vary(texts: list[str]) -> dict[str, list[Any]]:
+    """`key=v1,v2,...` strings to {key: [values]}; values read as TOML."""
+    vary = {}
+    for text in texts:
+        key, sep, values = text.partition("=")
+        if not sep or not key.strip() or not values.strip():
+            raise ScenarioError(VARY_SOURCE, text, "expected section.key=v1,v2,...")
+        vary[key.strip()] = [parse_override(f"v={value}")[1] for value in _split(values)]
+    return vary
+
+
+def parse_ranges(texts: list[str]) -> dict[str, tuple[float, float]]:
+    """`key=lo:hi` strings to {key: (lo, hi)}."""
+    ranges = {}
+    for text in texts:
+        key, _, bounds = text.partition("=")
+        lo, sep, hi = bounds.partition(":")
+        try:
+            low, high = float(lo), float(hi)
+        except ValueError:
+            raise ScenarioError("--range", text, "expected section.key=low:high") from None
+        if not sep or not low < high:
+            raise ScenarioError("--range", text, "expected section.key=low:high with low < high")
+        ranges[key.strip()] = (low, high)
+    return ranges
+
+
+def parse_sample(text: str) -> tuple[str, int]:
+    """`method:N` to (method, N)."""
+    method, _, count = text.partition(":")
+    if method not in SAMPLERS or not count.isdigit() or int(count) < 1:
+        raise ScenarioError(
+            "--sample", text, f"expected one of {SAMPLERS} and a count, e.g. sobol:64"
+        )
+    return method, int(count)
+
+
+def integer_keys(keys: list[str]) -> list[str]:
+    """The keys whose scenario field is an integer (sampled values are rounded)."""
+    found = []
+    for key in keys:
+        section, _, name = key.partition(".")
+        model = Scenario.model_fields.get(section)
+        fields = getattr(model.annotation, "model_fields", {}) if model else {}
+        if name in fields and fields[name].annotation is int:
+            found.append(key)
+    return found
+
+
+def _split(values: str) -> list[str]:
+    """Split on commas outside brackets, so list values like [0.1,0.05] stay whole."""
+    parts, depth, current = [], 0, ""
+    for char in values:
+        depth += char == "["
+        depth -= char == "]"
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [*parts, current]
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars to Python ones, for TOML, JSON and pydantic's strict types."""
+    return value.item() if isinstance(value, np.generic) else value

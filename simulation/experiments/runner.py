@@ -1,0 +1,206 @@
+"""Sweeps: many runs of a scenario over a design and replicates, streamed to a store.
+
+`simulate` runs one task in whatever process the executor chose and never raises:
+a run that fails comes back as a row with status "failed" and its error, and the
+sweep goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm import tqdm
+
+from simulation.experiments import analysis, sensitivity
+from simulation.experiments.design import factorial, integer_keys, parse_sample, sampled
+from simulation.experiments.executors import executor
+from simulation.experiments.seeds import replicate_seed, run_key
+from simulation.experiments.store import SweepStore
+from simulation.model import SocialCommerceModel
+from simulation.results import utc_stamp, versions
+from simulation.scenario import Scenario, load_scenario, scenario_hash, with_overrides
+
+SUMMARY_TEXT = ("scenario", "scenario_hash")
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One run of a sweep: which point, which replicate, which seed, from which base."""
+
+    key: str
+    point: int
+    replicate: int
+    seed: int
+    overrides: dict[str, Any]
+    base: dict[str, Any]
+
+
+def simulate(task: RunTask) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """Run one task; return its row (parameters, seed, status, wall time, final
+    metrics) and its daily time series (None if it failed)."""
+    start = time.perf_counter()
+    row: dict[str, Any] = {
+        "run_key": task.key,
+        "point": task.point,
+        "replicate": task.replicate,
+        "seed": task.seed,
+        **task.overrides,
+    }
+    timeseries = None
+    try:
+        scenario = with_overrides(Scenario.model_validate(task.base), task.overrides, "--vary")
+        model = SocialCommerceModel(scenario, rng=task.seed)
+        model.run()
+        summary = model.summary()
+        flags = summary.pop("flags")
+        for key in SUMMARY_TEXT:
+            summary.pop(key)
+        row |= {"status": "done", "error": ""} | summary
+        row |= {"flag_count": len(flags), "flags": "; ".join(f["rule"] for f in flags)}
+        timeseries = model.datacollector.get_model_vars_dataframe()
+        timeseries.insert(0, "run_key", task.key)
+    except Exception as err:  # noqa: BLE001 - a failed run is recorded, not raised
+        row |= {"status": "failed", "error": f"{type(err).__name__}: {err}"}
+    row["wall_s"] = time.perf_counter() - start
+    return row, timeseries
+
+
+class Sweep:
+    """Replicated runs of a scenario over a factorial or sampled design.
+
+    `scenario` is a path or a Scenario; `vary` maps keys to lists of values
+    (factorial), or `sample` ("sobol:64", "morris:10", "lhs:50") with `ranges`
+    ({key: (low, high)}) draws points. Results stream into the store at `out`;
+    running the same sweep again resumes it.
+    """
+
+    def __init__(
+        self,
+        scenario: str | Path | Scenario,
+        *,
+        vary: dict[str, list[Any]] | None = None,
+        sample: str | None = None,
+        ranges: dict[str, tuple[float, float]] | None = None,
+        replicates: int = 1,
+        workers: int = 1,
+        dask: str | None = None,
+        out: str | Path | None = None,
+        overrides: dict[str, Any] | None = None,
+        design_seed: int = 0,
+        progress: bool = True,
+    ) -> None:
+        if isinstance(scenario, Scenario):
+            base = with_overrides(scenario, overrides or {})
+        else:
+            base = load_scenario(scenario, overrides or {})
+        if replicates < 1:
+            raise ValueError(f"replicates must be at least 1, got {replicates}")
+        self.base = base
+        self.base_hash = scenario_hash(base)
+        if sample is not None:
+            method, count = parse_sample(sample)
+            ranges = dict(ranges or {})
+            self.design = sampled(method, count, ranges, design_seed, integer_keys(list(ranges)))
+        else:
+            self.design = factorial(dict(vary or {}))
+        for point in range(len(self.design.points)):
+            with_overrides(base, self.design.overrides(point), "--vary")
+        self.replicates = replicates
+        self.workers = workers
+        self.dask = dask
+        self.progress = progress
+        self.store = SweepStore(
+            Path(out) if out else Path("results") / "sweeps" / f"{base.name}-{utc_stamp()}"
+        )
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        design = self.design.as_dict()
+        identity = json.dumps(
+            [self.base_hash, design, self.replicates], sort_keys=True, default=str
+        )
+        return {
+            "design_id": hashlib.sha256(identity.encode()).hexdigest()[:16],
+            "scenario": self.base.model_dump(mode="json"),
+            "scenario_hash": self.base_hash,
+            "design": design,
+            "replicates": self.replicates,
+            "created": utc_stamp(),
+            "versions": versions(),
+        }
+
+    def tasks(self) -> list[RunTask]:
+        base = self.base.model_dump(mode="json")
+        tasks = []
+        for point in range(len(self.design.points)):
+            overrides = self.design.overrides(point)
+            for replicate in range(self.replicates):
+                tasks.append(
+                    RunTask(
+                        key=run_key(self.base_hash, overrides, replicate),
+                        point=point,
+                        replicate=replicate,
+                        seed=replicate_seed(self.base_hash, replicate),
+                        overrides=overrides,
+                        base=base,
+                    )
+                )
+        return tasks
+
+    def run(self, on_run: Callable[[dict[str, Any]], None] | None = None) -> pd.DataFrame:
+        """Run every task not yet in the store; return all runs, one row each."""
+        self.store.open(self.manifest)
+        tasks = self.tasks()
+        done = self.store.finished()
+        pending = [task for task in tasks if task.key not in done]
+        with (
+            tqdm(
+                total=len(tasks),
+                initial=len(tasks) - len(pending),
+                unit="run",
+                disable=not self.progress,
+                desc=self.base.name,
+            ) as bar,
+            executor(self.workers, self.dask) as pool,
+        ):
+            futures = [pool.submit(simulate, task) for task in pending]
+            try:
+                for future in as_completed(futures):
+                    row, timeseries = future.result()
+                    self.store.record(row, timeseries)
+                    bar.update()
+                    if on_run is not None:
+                        on_run(row)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+        return self.store.gather()
+
+    def runs(self) -> pd.DataFrame:
+        """One row per run: parameters, seed, status, wall time, final metrics."""
+        return self.store.runs()
+
+    def timeseries(self, keys: list[str] | None = None) -> pd.DataFrame:
+        """Daily metrics of the given runs (default: all)."""
+        return self.store.timeseries(keys)
+
+    def summary(self, metrics: list[str] | None = None) -> pd.DataFrame:
+        """Per point: mean and 95% confidence interval of each metric over replicates."""
+        return analysis.point_summary(self.runs(), self.design.parameters, metrics)
+
+    def compare(self, metric: str, reference: int = 0) -> pd.DataFrame:
+        """Each point against the reference point: paired and unpaired differences."""
+        return analysis.paired_differences(self.runs(), metric, reference)
+
+    def sensitivity(self, metric: str) -> pd.DataFrame:
+        """Sobol' or Morris indices of `metric` over a sampled design."""
+        return sensitivity.analyse(self.design, analysis.point_means(self.runs(), metric))

@@ -1,0 +1,124 @@
+"""A sweep's report: Markdown tables and plots of metrics against the varied parameters,
+with confidence bands, paired differences and sensitivity indices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from simulation.experiments import analysis, sensitivity  # noqa: E402
+from simulation.experiments.design import Design  # noqa: E402
+from simulation.viz.tables import markdown_table  # noqa: E402
+
+MAX_LINES = 8
+SUMMARY_COLUMNS = ("point", "metric", "n", "mean", "ci_low", "ci_high")
+
+
+def metric_plot(summary: pd.DataFrame, parameter: str, metric: str, path: Path) -> None:
+    """`metric` against `parameter`, one line per combination of the other parameters
+    (at most eight), each with its 95% confidence band."""
+    table = summary[summary["metric"] == metric]
+    others = [c for c in table.columns if c not in (*SUMMARY_COLUMNS, parameter)]
+    numeric = pd.api.types.is_numeric_dtype(table[parameter])
+    fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
+    groups = list(table.groupby(others, sort=True)) if others else [("all", table)]
+    for label, group in groups[:MAX_LINES]:
+        group = group.sort_values(parameter) if numeric else group
+        x = group[parameter] if numeric else group[parameter].astype(str)
+        line = ax.plot(x, group["mean"], marker="o", label=str(label))[0]
+        ax.fill_between(x, group["ci_low"], group["ci_high"], alpha=0.2, color=line.get_color())
+    ax.set_xlabel(parameter)
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric} by {parameter} (mean, 95% CI)")
+    ax.grid(alpha=0.3)
+    if others:
+        ax.legend(title=", ".join(others), fontsize=8)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def sensitivity_plot(indices: pd.DataFrame, metric: str, path: Path) -> None:
+    """Bars of Sobol' S1 and ST (or Morris μ* and σ) per parameter, with confidence."""
+    fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
+    x = np.arange(len(indices))
+    if "S1" in indices:
+        ax.bar(x - 0.2, indices["S1"], 0.4, yerr=indices["S1_conf"], label="first order S1")
+        ax.bar(x + 0.2, indices["ST"], 0.4, yerr=indices["ST_conf"], label="total ST")
+    else:
+        ax.bar(x - 0.2, indices["mu_star"], 0.4, yerr=indices["mu_star_conf"], label="μ*")
+        ax.bar(x + 0.2, indices["sigma"], 0.4, label="σ")
+    ax.set_xticks(x, indices["parameter"], rotation=20, ha="right")
+    ax.set_title(f"Sensitivity of {metric}")
+    ax.legend()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write_report(runs: pd.DataFrame, design: Design, manifest: dict, folder: Path) -> Path:
+    """Write report.md and its plots into `folder`; return the Markdown file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    parameters = design.parameters
+    summary = analysis.point_summary(runs, parameters)
+    metrics = list(dict.fromkeys(summary["metric"])) if not summary.empty else []
+    failed = runs[runs["status"] != "done"]
+    lines = [
+        f"# Sweep report: {manifest['scenario']['name']}",
+        "",
+        f"- scenario hash `{manifest['scenario_hash']}`, design `{design.method}`, "
+        f"{len(design.points)} points × {manifest['replicates']} replicates = {len(runs)} runs",
+        f"- completed {len(runs) - len(failed)}, failed {len(failed)}",
+        "",
+        "## Mean and 95% confidence interval per point",
+        "",
+    ]
+    shown = summary.assign(
+        value=summary.apply(
+            lambda r: f"{r['mean']:.4g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}]", axis=1
+        )
+    )
+    wide = shown.pivot_table(index="point", columns="metric", values="value", aggfunc="first")
+    labels = design.points.map(analysis.scalar) if len(design.points.columns) else design.points
+    wide = labels.join(wide[metrics]) if len(wide) else wide
+    lines += [markdown_table(wide), ""]
+    if design.method in ("factorial", "single") and len(design.points) > 1:
+        lines += ["## Paired differences from point 0 (common random numbers)", ""]
+        for metric in metrics:
+            diffs = analysis.paired_differences(runs, metric)
+            lines += [f"### {metric}", "", markdown_table(diffs.set_index("point").round(4)), ""]
+    if parameters and len(design.points) > 1 and design.method != "morris":
+        lines += ["## Metrics against parameters", ""]
+        for parameter in parameters:
+            for metric in metrics:
+                name = f"{metric}_by_{parameter}.png".replace("/", "_")
+                metric_plot(summary, parameter, metric, folder / name)
+                lines.append(f"![{metric} by {parameter}]({name})")
+        lines.append("")
+    if design.method in ("sobol", "morris"):
+        lines += ["## Sensitivity", ""]
+        for metric in metrics:
+            indices = sensitivity.analyse(design, analysis.point_means(runs, metric))
+            name = f"sensitivity_{metric}.png"
+            sensitivity_plot(indices, metric, folder / name)
+            lines += [
+                f"### {metric}",
+                "",
+                markdown_table(indices.set_index("parameter").round(4)),
+                f"![sensitivity of {metric}]({name})",
+                "",
+            ]
+    if len(failed):
+        lines += [
+            "## Failed runs",
+            "",
+            markdown_table(failed.set_index("run_key")[["point", "replicate", "error"]]),
+            "",
+        ]
+    report = folder / "report.md"
+    report.write_text("\n".join(lines), encoding="utf-8")
+    return report
