@@ -40,7 +40,7 @@ class SocialCommerceModel(mesa.Model):
         self.seed = scenario.run.seed if rng is None else int(rng)
         super().__init__(rng=self.seed)
         self.scenario = scenario
-        self.streams = Streams.for_run(self.seed, scenario)
+        self.streams = Streams(self.seed, scenario)
         self.day = 0
         n = scenario.population.size
         world = self.streams.world
@@ -55,7 +55,7 @@ class SocialCommerceModel(mesa.Model):
         self.totals = RunTotals()
         self.members = Members(self.people, self.graph, self.trust, scenario, self.streams)
         self.consumers = Consumers(
-            self.people, self.trust, scenario.trust, scenario.purchase, self.streams.purchase
+            self.people, self.trust, scenario.trust, scenario.purchase, self.streams
         )
         self.platform = Platform(self, CommissionScheme.from_config(scenario.commission))
         self.members.join(np.sort(founders), np.full(founders.size, -1, dtype=np.int64), 0)
@@ -70,6 +70,7 @@ class SocialCommerceModel(mesa.Model):
         """One day, in the order of docs/model.md."""
         self.day += 1
         day = self.day
+        self.streams.start_day(day)
         self.ledger.open_day(day)
         self.orders_today, self.newcomers_today = [], []
         self.platform.step()

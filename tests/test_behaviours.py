@@ -8,6 +8,12 @@ import numpy as np
 import pytest
 
 from simulation.agents.consumers import Consumers, Shares
+from simulation.agents.events import (
+    binomial_from_uniform,
+    consecutive,
+    pick_one,
+    poisson_from_uniform,
+)
 from simulation.agents.members import Members
 from simulation.commission.orders import PLATFORM
 from simulation.world.people import FORMER, MEMBER, People
@@ -20,14 +26,15 @@ STAR = [(0, 4), (1, 4), (2, 4), (3, 4)]
 
 def world(pairs, n, **sections):
     """People, graph, trust and both populations for a scenario built from defaults."""
-    config = scenario(**sections)
+    population = {"size": n, "initial_members": 0}
+    config = scenario(population=population, **sections)
     graph = graph_from_pairs(n, pairs)
     people = People(n)
     people.need[:] = 1.0
     trust = TieTrust(graph, config.trust.baseline, config.trust.recovery_rate)
-    streams = Streams.for_run(0, config)
+    streams = Streams(0, config)
     members = Members(people, graph, trust, config, streams)
-    consumers = Consumers(people, trust, config.trust, config.purchase, streams.purchase)
+    consumers = Consumers(people, trust, config.trust, config.purchase, streams)
     return config, graph, people, trust, members, consumers
 
 
@@ -78,13 +85,11 @@ def test_purchase_experience_moves_trust():
         STAR,
         5,
         trust={"baseline": 0.5, "good_purchase_gain": 0.2, "bad_purchase_loss": 0.5},
-        purchase={"bad_experience_prob": 0.0},
     )
     edge = np.array([tie(graph, 0, 4)])
-    consumers.experience(edge, day=1)
+    consumers.experience(edge, day=1, bad=np.array([False]))
     assert trust.read(edge, 1) == pytest.approx([0.6])
-    consumers.purchase = consumers.purchase.model_copy(update={"bad_experience_prob": 1.0})
-    consumers.experience(edge, day=1)
+    consumers.experience(edge, day=1, bad=np.array([True]))
     assert trust.read(edge, 1) == pytest.approx([0.3])
 
 
@@ -285,3 +290,41 @@ def test_an_income_claim_lifts_what_contacts_see(claim, joins):
     people.join_cost[1] = 0.0
     newcomers, _ = members.recruit(day=1)
     assert list(newcomers) == joins
+
+
+def test_counts_from_uniforms_follow_their_laws():
+    rng = np.random.default_rng(3)
+    u = rng.random(200_000)
+    counts = poisson_from_uniform(u, np.full(u.size, 2.5))
+    assert counts.mean() == pytest.approx(2.5, rel=0.01)
+    assert counts.var() == pytest.approx(2.5, rel=0.02)
+    trials = np.full(u.size, 40)
+    hits = binomial_from_uniform(u, trials, 0.1)
+    assert hits.mean() == pytest.approx(4.0, rel=0.01)
+    assert hits.var() == pytest.approx(3.6, rel=0.03)
+    assert list(binomial_from_uniform(u[:3], np.array([5, 0, 7]), 1.0)) == [5, 0, 7]
+    big = binomial_from_uniform(u[:1000], np.full(1000, 100_000), 0.01)
+    assert big.mean() == pytest.approx(1000, rel=0.01)
+
+
+def test_consecutive_offsets_are_distinct_and_wrap():
+    offsets = consecutive(np.array([3, 0]), np.array([4, 2]), np.array([5, 2]))
+    assert list(offsets) == [3, 4, 0, 1, 0, 1]
+
+
+def test_pick_one_uses_each_keys_own_draw():
+    keys = np.array([7, 2, 7, 7, 2])
+    uniform = np.zeros(10)
+    uniform[7], uniform[2] = 0.99, 0.0
+    assert sorted(pick_one(keys, uniform)) == [1, 3]
+
+
+def test_a_persons_draw_does_not_depend_on_who_else_draws():
+    config = scenario(population={"size": 50, "initial_members": 0})
+    one, two = Streams(9, config), Streams(9, config)
+    one.start_day(4)
+    two.start_day(4)
+    two.per_person("sharing", 1)
+    assert np.array_equal(one.per_person("churn"), two.per_person("churn"))
+    two.start_day(5)
+    assert not np.array_equal(one.per_person("churn"), two.per_person("churn"))

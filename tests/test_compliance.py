@@ -59,7 +59,7 @@ def test_criminal_threshold_trees(per_level, fee, headcount, expected):
 def test_tree_bookkeeping_at_joining_matches_the_sponsor_tree():
     config = scenario(population={"size": 20, "initial_members": 0})
     people = People(20)
-    members = Members(people, None, None, config, Streams.for_run(0, config))
+    members = Members(people, None, None, config, Streams(0, config))
     sponsor = np.array([-1, 0, 0, 1, 3, -1, 5, 4])
     for day, person in enumerate(range(8)):
         members.join(np.array([person]), sponsor[[person]], day)

@@ -10,11 +10,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulation.agents.events import cents, one_per
+from simulation.agents.events import cents, grouped
 from simulation.commission.orders import NO_REFUND, PLATFORM, Orders
 from simulation.scenario.schema import PurchaseConfig, TrustConfig
 from simulation.world.people import MEMBER, People
+from simulation.world.streams import Streams
 from simulation.world.trust import TieTrust
+
+(
+    RESPOND,
+    CHOOSE,
+    REPURCHASE,
+    SELF_PURCHASE,
+    BAD_AFTER_SHARE,
+    BAD_AFTER_REPURCHASE,
+    BAD_AFTER_DIRECT,
+    BAD_AFTER_SELF,
+    REFUND_AFTER_SHARE,
+    REFUND_AFTER_REPURCHASE,
+    REFUND_AFTER_DIRECT,
+    REFUND_AFTER_SELF,
+) = range(12)
 
 
 @dataclass
@@ -39,17 +55,21 @@ class Consumers:
         trust: TieTrust,
         trust_config: TrustConfig,
         purchase: PurchaseConfig,
-        rng: np.random.Generator,
+        streams: Streams,
     ) -> None:
         self.people = people
         self.trust = trust
         self.trust_config = trust_config
         self.purchase = purchase
-        self.rng = rng
+        self.streams = streams
         self.price = cents(purchase.price)
         self.member_price = cents(purchase.price * (1.0 - purchase.member_discount))
         self.cost_of_goods = cents(purchase.price * (1.0 - purchase.gross_margin))
         self.price_factor = (purchase.market_price / purchase.price) ** purchase.price_elasticity
+
+    def draw(self, slot: int, people: np.ndarray) -> np.ndarray:
+        """Today's own uniform draw of each of `people` for one purchase decision."""
+        return self.streams.per_person("purchase", slot)[people]
 
     def receive(self, shares: Shares, day: int) -> np.ndarray:
         """Raise receivers' fatigue; each share past tolerance erodes trust in its sender.
@@ -58,13 +78,9 @@ class Consumers:
         """
         cfg = self.trust_config
         people = self.people
-        order = np.argsort(shares.receiver, kind="stable")
-        receiver = shares.receiver[order]
-        starts = np.flatnonzero(np.diff(receiver, prepend=-1))
-        counts = np.diff(np.r_[starts, receiver.size])
-        first_of = np.repeat(starts, counts)
-        rank = np.arange(receiver.size) - first_of
-        targets = receiver[starts]
+        order, starts, counts = grouped(shares.receiver)
+        rank = np.arange(order.size) - np.repeat(starts, counts)
+        targets = shares.receiver[order][starts]
         level_before = people.decayed_fatigue(targets, day, cfg.fatigue_decay)
         level = np.repeat(level_before, counts) + rank + 1
         over = shares.tie[order][level > cfg.fatigue_tolerance]
@@ -76,26 +92,39 @@ class Consumers:
         return self.trust.read(shares.tie, day)
 
     def respond(self, shares: Shares, met_trust: np.ndarray, day: int) -> Orders:
-        """Receivers in the market buy from a share with probability
-        min(1, conversion × trust × need × (market/price)^ε × exp(−s·fatigue)),
-        at most once a day."""
+        """Each share converts with p = min(1, conversion × trust × need ×
+        (market/price)^ε × exp(−s·fatigue)); a receiver in the market buys at most once a
+        day, with chance 1 − Π(1 − p) over its shares, from a sharer chosen in
+        proportion to p."""
         people = self.people
         cfg = self.purchase
-        receiver = shares.receiver
-        in_market = people.next_due[receiver] <= day
-        fatigue = people.fatigue[receiver]
-        chance = (
+        open_ = people.next_due[shares.receiver] <= day
+        sender, receiver = shares.sender[open_], shares.receiver[open_]
+        tie, trust = shares.tie[open_], met_trust[open_]
+        chance = np.minimum(
             cfg.conversion
-            * met_trust
+            * trust
             * people.need[receiver]
             * self.price_factor
-            * np.exp(-cfg.fatigue_sensitivity * fatigue)
+            * np.exp(-cfg.fatigue_sensitivity * people.fatigue[receiver]),
+            1.0,
         )
-        buys = np.flatnonzero(in_market & (self.rng.random(receiver.size) < np.minimum(chance, 1)))
-        buys = buys[one_per(receiver[buys], self.rng)]
-        seller, buyer, tie = shares.sender[buys], receiver[buys], shares.tie[buys]
+        order, starts, counts = grouped(receiver)
+        chance, buyer = chance[order], receiver[order][starts]
+        none = (
+            np.add.reduceat(np.log1p(-np.minimum(chance, 1 - 1e-12)), starts) if starts.size else []
+        )
+        buys = self.draw(RESPOND, buyer) < -np.expm1(none)
+        weight = np.cumsum(chance)
+        before = np.r_[0.0, weight][starts]
+        total = weight[starts + counts - 1] - before
+        pick = np.searchsorted(weight, before + self.draw(CHOOSE, buyer) * total, side="right")
+        pick = np.minimum(pick, starts + counts - 1)[buys]
+        seller, buyer, tie = sender[order][pick], buyer[buys], tie[order][pick]
         self._remember(buyer, seller, tie, day)
-        return self._orders(seller, buyer, self.price, self.experience(tie, day), day)
+        bad = self.draw(BAD_AFTER_SHARE, buyer) < cfg.bad_experience_prob
+        self.experience(tie, day, bad)
+        return self._orders(seller, buyer, self.price, bad, day, REFUND_AFTER_SHARE)
 
     def repurchase(self, day: int) -> Orders:
         """Past buyers at the end of their cycle reorder from their last seller (or the
@@ -106,14 +135,14 @@ class Consumers:
         via_member = (seller != PLATFORM) & (people.role[np.maximum(seller, 0)] == MEMBER)
         trust = np.full(due.size, self.trust_config.baseline)
         trust[via_member] = self.trust.read(people.last_tie[due[via_member]], day)
-        buys = self.rng.random(due.size) < self.purchase.repurchase_prob * trust
+        buys = self.draw(REPURCHASE, due) < self.purchase.repurchase_prob * trust
         seller = np.where(via_member, seller, PLATFORM)[buys]
         buyer, tie = due[buys], people.last_tie[due[buys]]
         via_member = seller != PLATFORM
         self._remember(buyer, seller, np.where(via_member, tie, -1), day)
-        bad = self.rng.random(buyer.size) < self.purchase.bad_experience_prob
+        bad = self.draw(BAD_AFTER_REPURCHASE, buyer) < self.purchase.bad_experience_prob
         self.experience(tie[via_member], day, bad[via_member])
-        return self._orders(seller, buyer, self.price, bad, day)
+        return self._orders(seller, buyer, self.price, bad, day, REFUND_AFTER_REPURCHASE)
 
     def buy_direct(self, buyers: np.ndarray, day: int) -> Orders:
         """Orders placed straight with the platform by people in the market."""
@@ -121,25 +150,22 @@ class Consumers:
         buyers = buyers[(people.next_due[buyers] <= day) & (people.role[buyers] != MEMBER)]
         seller = np.full(buyers.size, PLATFORM, dtype=np.int64)
         self._remember(buyers, seller, np.full(buyers.size, -1, dtype=np.int64), day)
-        bad = self.rng.random(buyers.size) < self.purchase.bad_experience_prob
-        return self._orders(seller, buyers, self.price, bad, day)
+        bad = self.draw(BAD_AFTER_DIRECT, buyers) < self.purchase.bad_experience_prob
+        return self._orders(seller, buyers, self.price, bad, day, REFUND_AFTER_DIRECT)
 
     def self_purchase(self, members: np.ndarray, day: int) -> Orders:
         """Members buy for themselves at the member discount, with chance prob × need."""
         chance = self.purchase.self_purchase_prob * self.people.need[members]
-        buyers = members[self.rng.random(members.size) < chance]
-        bad = self.rng.random(buyers.size) < self.purchase.bad_experience_prob
-        return self._orders(buyers, buyers, self.member_price, bad, day)
+        buyers = members[self.draw(SELF_PURCHASE, members) < chance]
+        bad = self.draw(BAD_AFTER_SELF, buyers) < self.purchase.bad_experience_prob
+        return self._orders(buyers, buyers, self.member_price, bad, day, REFUND_AFTER_SELF)
 
-    def experience(self, ties: np.ndarray, day: int, bad: np.ndarray | None = None) -> np.ndarray:
-        """After buying over distinct ties: a bad experience (drawn unless given) cuts
-        trust in the seller, a good one raises it. Returns which were bad."""
-        if bad is None:
-            bad = self.rng.random(ties.size) < self.purchase.bad_experience_prob
+    def experience(self, ties: np.ndarray, day: int, bad: np.ndarray) -> None:
+        """After buying over distinct ties: a bad experience cuts trust in the seller,
+        a good one raises it."""
         cfg = self.trust_config
         self.trust.scale(ties[bad], np.full(int(bad.sum()), 1.0 - cfg.bad_purchase_loss), day)
         self.trust.raise_toward_one(ties[~bad], cfg.good_purchase_gain, day)
-        return bad
 
     def _remember(self, buyer: np.ndarray, seller: np.ndarray, tie: np.ndarray, day: int) -> None:
         people = self.people
@@ -149,10 +175,16 @@ class Consumers:
         people.last_order_day[buyer] = day
 
     def _orders(
-        self, seller: np.ndarray, buyer: np.ndarray, price: int, bad: np.ndarray, day: int
+        self,
+        seller: np.ndarray,
+        buyer: np.ndarray,
+        price: int,
+        bad: np.ndarray,
+        day: int,
+        refund_slot: int,
     ) -> Orders:
         """Orders at `price`; a bad one is returned refund_days later with chance refund_prob."""
-        returned = bad & (self.rng.random(buyer.size) < self.purchase.refund_prob)
+        returned = bad & (self.draw(refund_slot, buyer) < self.purchase.refund_prob)
         return Orders(
             seller=seller,
             buyer=buyer,

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
+
+WEYL = 0.6180339887498949
+LARGE_MEAN = 200.0
 
 
 def beta_with_mean(mean: float, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -12,13 +16,71 @@ def beta_with_mean(mean: float, size: int, rng: np.random.Generator) -> np.ndarr
     return rng.beta(4.0 * mean, 4.0 * (1.0 - mean), size=size)
 
 
-def one_per(keys: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Indices choosing one entry per distinct key, uniformly among that key's entries."""
-    if keys.size == 0:
-        return np.empty(0, dtype=np.int64)
-    shuffled = rng.permutation(keys.size)
-    _, first = np.unique(keys[shuffled], return_index=True)
-    return shuffled[first]
+def poisson_from_uniform(uniform: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Poisson(mean) counts by inverting the CDF at the given uniforms."""
+    count = np.zeros(uniform.size, dtype=np.int64)
+    term = np.exp(-mean)
+    cdf = term.copy()
+    open_ = np.flatnonzero((uniform >= cdf) & (term > 0))
+    while open_.size:
+        count[open_] += 1
+        term[open_] *= mean[open_] / count[open_]
+        cdf[open_] += term[open_]
+        open_ = open_[(uniform[open_] >= cdf[open_]) & (term[open_] > 0)]
+    return count
+
+
+def binomial_from_uniform(uniform: np.ndarray, trials: np.ndarray, prob: float) -> np.ndarray:
+    """Binomial(trials, prob) counts by inverting the CDF at the given uniforms (SciPy's
+    quantile function where the expected count is large)."""
+    trials = np.asarray(trials, dtype=np.int64)
+    if prob <= 0.0:
+        return np.zeros(trials.size, dtype=np.int64)
+    if prob >= 1.0:
+        return trials.copy()
+    count = np.zeros(trials.size, dtype=np.int64)
+    large = trials * prob > LARGE_MEAN
+    count[large] = stats.binom.ppf(uniform[large], trials[large], prob).astype(np.int64)
+    odds = prob / (1.0 - prob)
+    term = np.exp(trials * np.log1p(-prob))
+    cdf = term.copy()
+    open_ = np.flatnonzero(~large & (uniform >= cdf))
+    while open_.size:
+        term[open_] *= (trials[open_] - count[open_]) / (count[open_] + 1) * odds
+        count[open_] += 1
+        cdf[open_] += term[open_]
+        open_ = open_[(uniform[open_] >= cdf[open_]) & (count[open_] < trials[open_])]
+    return count
+
+
+def consecutive(starts: np.ndarray, counts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """For each owner, `counts[i]` distinct offsets in [0, sizes[i]) running on from
+    `starts[i]` and wrapping around."""
+    rank = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    return (np.repeat(starts, counts) + rank) % np.repeat(sizes, counts)
+
+
+def pick_one(keys: np.ndarray, uniform_of_key: np.ndarray) -> np.ndarray:
+    """Indices choosing one entry per distinct key, the ⌊u·count⌋-th in the key's run,
+    where u is the key's own uniform draw."""
+    order, starts, counts = grouped(keys)
+    chosen = starts + (uniform_of_key[keys[order][starts]] * counts).astype(np.int64)
+    return order[chosen]
+
+
+def spread(uniform: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """For each owner with `counts[i]` items, fractions in [0, 1) spread from one uniform
+    along a Weyl sequence: item j gets frac(u + j·φ). Each is uniform on its own."""
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    rank = np.arange(int(counts.sum())) - starts
+    return np.modf(np.repeat(uniform, counts) + rank * WEYL)[0]
+
+
+def grouped(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Order that sorts `keys`, and the start and length of each run of equal keys."""
+    order = np.argsort(keys, kind="stable")
+    starts = np.flatnonzero(np.diff(keys[order], prepend=-1))
+    return order, starts, np.diff(np.r_[starts, keys.size])
 
 
 def cents(rmb: float) -> int:

@@ -9,7 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from simulation.agents.consumers import Shares
-from simulation.agents.events import one_per
+from simulation.agents.events import (
+    binomial_from_uniform,
+    consecutive,
+    pick_one,
+    poisson_from_uniform,
+    spread,
+)
 from simulation.scenario.schema import Scenario
 from simulation.world.graph import ContactGraph
 from simulation.world.people import CONSUMER, FORMER, MEMBER, People
@@ -62,18 +68,22 @@ class Members:
         np.maximum.at(people.tree_levels, people.root[newcomers], people.depth[newcomers] + 1)
 
     def share(self, day: int) -> Shares:
-        """Each member sends Poisson(shares_per_day × effort) shares to random contacts."""
+        """Each member sends Poisson(shares_per_day × effort) shares, each to a uniformly
+        chosen contact; one member's shares of a day are spread over its contacts."""
         members = self.people.members
         intensity = self.scenario.sharing.shares_per_day * self.people.effort[members]
-        rng = self.streams.sharing
-        senders = np.repeat(members, rng.poisson(intensity))
-        return Shares(*self.graph.random_contacts(senders, rng))
+        counts = poisson_from_uniform(self.streams.per_person("sharing", 0)[members], intensity)
+        fractions = spread(self.streams.per_person("sharing", 1)[members], counts)
+        senders = np.repeat(members, counts)
+        return Shares(*self.graph.contacts_at_fraction(senders, fractions))
 
     def recruit(self, day: int) -> tuple[np.ndarray, np.ndarray]:
         """Invitations over ties; a contact joins when the benefit it expects beats its cost.
 
-        Returns (newcomers, their sponsors); one sponsor per newcomer, chosen at
-        random among the inviters it accepted.
+        An inviter invites each contact with probability invite_prob: it draws how many
+        (Binomial over its ties) and invites that many consecutive contacts from a
+        random start. Returns (newcomers, their sponsors); one sponsor per newcomer,
+        chosen at random among the inviters it accepted.
         """
         people = self.people
         cfg = self.scenario.recruitment
@@ -82,15 +92,19 @@ class Members:
             senders = members[people.joined_day[members] == day - 1]
         else:
             senders = members[people.joined_day[members] < day]
-        rng = self.streams.recruitment
-        inviter, contact, tie = self.graph.bernoulli_ties(senders, cfg.invite_prob, rng)
+        degree = self.graph.degree_of(senders)
+        draws = self.streams.per_person
+        invites = binomial_from_uniform(draws("recruitment", 0)[senders], degree, cfg.invite_prob)
+        first = (draws("recruitment", 1)[senders] * degree).astype(np.int64)
+        inviter = np.repeat(senders, invites)
+        contact, tie = self.graph.contact_at(inviter, consecutive(first, invites, degree))
         open_ = people.role[contact] == CONSUMER
         inviter, contact, tie = inviter[open_], contact[open_], tie[open_]
         told = np.maximum(self.daily_income(inviter, day), cfg.income_claim)
         seen = self.trust.read(tie, day) * told
         accept = self.expected_benefit(contact, seen) >= self.joining_cost(contact)
         inviter, contact = inviter[accept], contact[accept]
-        pick = one_per(contact, rng)
+        pick = pick_one(contact, draws("recruitment", 2))
         people.last_active_day[inviter[pick]] = day
         return contact[pick], inviter[pick]
 
@@ -140,7 +154,7 @@ class Members:
         tenure = day - people.joined_day[members]
         net_rate = people.net_income(members) / 100.0 / np.maximum(tenure, 1)
         poor = (tenure >= cfg.grace_days) & (net_rate < cfg.reservation_income)
-        leave = poor & (self.streams.churn.random(members.size) < cfg.quit_prob)
+        leave = poor & (self.streams.per_person("churn")[members] < cfg.quit_prob)
         if cfg.inactive_days > 0:
             last = np.maximum(people.joined_day[members], people.last_active_day[members])
             leave |= day - last >= cfg.inactive_days

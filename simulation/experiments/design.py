@@ -46,7 +46,7 @@ class Design:
 
     def overrides(self, point: int) -> dict[str, Any]:
         """The scenario overrides of one point, as plain Python values."""
-        return {key: _plain(value) for key, value in self.points.iloc[point].items()}
+        return {key: _plain(self.points[key].iloc[point]) for key in self.points.columns}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Design:

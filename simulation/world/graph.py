@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.world.sampling import bernoulli_positions, segment_of
-
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
     """The distinct values, sorted (a sort and a mask: faster than np.unique on int64)."""
@@ -37,27 +35,17 @@ class ContactGraph:
         """The `offsets`-th contact of each sender and the id of that tie."""
         raise NotImplementedError
 
-    def random_contacts(
-        self, senders: np.ndarray, rng: np.random.Generator
+    def contacts_at_fraction(
+        self, senders: np.ndarray, fractions: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One uniformly chosen contact per entry of `senders` (those with no contact drop out)."""
+        """The contact at position ⌊fraction × degree⌋ of each sender, so a uniform
+        fraction picks a uniform contact (senders with no contact drop out)."""
         degree = self.degree_of(senders)
-        senders = senders[degree > 0]
-        degree = degree[degree > 0]
-        offsets = (rng.random(senders.size) * degree).astype(np.int64)
+        has = degree > 0
+        senders, degree = senders[has], degree[has]
+        offsets = (fractions[has] * degree).astype(np.int64)
         receivers, ties = self.contact_at(senders, offsets)
         return senders, receivers, ties
-
-    def bernoulli_ties(
-        self, senders: np.ndarray, prob: float, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Each tie of each sender, independently with probability `prob`."""
-        degree = self.degree_of(senders)
-        positions = bernoulli_positions(int(degree.sum()), prob, rng)
-        segment, offsets = segment_of(positions, degree)
-        chosen = senders[segment]
-        receivers, ties = self.contact_at(chosen, offsets)
-        return chosen, receivers, ties
 
 
 class SocialGraph(ContactGraph):

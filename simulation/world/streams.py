@@ -2,7 +2,7 @@
 
 The world (graph, people's traits, founders) draws from a stream keyed by the
 seed and the world's own parameters; each behavioural decision draws from its own
-stream keyed by the seed. Two runs with the same seed that differ only in policy
+stream keyed by the seed and the day. Two runs with the same seed that differ only in policy
 (the commission scheme, say) therefore share their world and their decisions'
 random numbers: common random numbers, so paired comparisons are tight.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -39,21 +38,36 @@ def world_key(scenario: Scenario) -> tuple[int, int]:
     )
 
 
-@dataclass(frozen=True)
 class Streams:
-    """One Generator for the world and one per behavioural decision."""
+    """One Generator for the world, and one per behavioural decision and day, plus
+    per-person draws.
 
-    world: np.random.Generator
-    platform: np.random.Generator
-    sharing: np.random.Generator
-    purchase: np.random.Generator
-    recruitment: np.random.Generator
-    churn: np.random.Generator
+    Each day's decision streams are fresh (keyed by seed, decision and day), so a
+    difference in how many draws one day takes does not shift the next day's. For
+    decisions each person makes at most once a day, `per_person` gives every person
+    a uniform draw of their own, which does not depend on who else draws: two runs
+    that differ in policy give the same person the same luck.
+    """
 
-    @classmethod
-    def for_run(cls, seed: int, scenario: Scenario) -> Streams:
-        def stream(*key: int) -> np.random.Generator:
-            return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+    def __init__(self, seed: int, scenario: Scenario) -> None:
+        self.seed = seed
+        self.n = scenario.population.size
+        self.world = self._stream(0, *world_key(scenario))
+        self.start_day(0)
 
-        decisions = {name: stream(1, index) for index, name in enumerate(DECISIONS)}
-        return cls(world=stream(0, *world_key(scenario)), **decisions)
+    def start_day(self, day: int) -> None:
+        """Key every decision's stream to `day`."""
+        self.day = day
+        self._drawn: dict[tuple[int, int], np.ndarray] = {}
+        for index, name in enumerate(DECISIONS):
+            setattr(self, name, self._stream(1, index, day))
+
+    def per_person(self, decision: str, slot: int = 0) -> np.ndarray:
+        """Today's uniform draw in [0, 1) for every person, for one decision and slot."""
+        key = (DECISIONS.index(decision), slot)
+        if key not in self._drawn:
+            self._drawn[key] = self._stream(2, *key, self.day).random(self.n)
+        return self._drawn[key]
+
+    def _stream(self, *key: int) -> np.random.Generator:
+        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=key))
