@@ -316,7 +316,7 @@ def test_pick_one_uses_each_keys_own_draw():
     keys = np.array([7, 2, 7, 7, 2])
     uniform = np.zeros(10)
     uniform[7], uniform[2] = 0.99, 0.0
-    assert sorted(pick_one(keys, uniform)) == [1, 3]
+    assert sorted(pick_one(keys, lambda ids: uniform[ids])) == [1, 3]
 
 
 def test_a_persons_draw_does_not_depend_on_who_else_draws():
@@ -324,7 +324,11 @@ def test_a_persons_draw_does_not_depend_on_who_else_draws():
     one, two = Streams(9, config), Streams(9, config)
     one.start_day(4)
     two.start_day(4)
-    two.per_person("sharing", 1)
-    assert np.array_equal(one.per_person("churn"), two.per_person("churn"))
+    everyone = np.arange(50)
+    two.draw("sharing", 1, everyone[:10])
+    assert np.array_equal(one.draw("churn", 0, everyone), two.draw("churn", 0, everyone))
+    assert np.array_equal(one.draw("churn", 0, everyone[30:]), two.draw("churn", 0, everyone)[30:])
+    assert not np.array_equal(one.draw("churn", 0, everyone), one.draw("churn", 1, everyone))
+    assert one.draw("churn", 1, everyone).min() >= 0.0 and one.draw("churn", 1, everyone).max() < 1
     two.start_day(5)
-    assert not np.array_equal(one.per_person("churn"), two.per_person("churn"))
+    assert not np.array_equal(one.draw("churn", 0, everyone), two.draw("churn", 0, everyone))

@@ -48,6 +48,7 @@ def test_books_balance_to_the_cent_every_day(kind):
         run={"steps": 80, "seed": 11},
         population={"size": 3000, "initial_members": 30},
         graph={"kind": kind},
+        purchase={"bad_experience_prob": 0.2},
         **FEE_AND_BONUS,
     )
     model = run(config)

@@ -69,7 +69,7 @@ class Consumers:
 
     def draw(self, slot: int, people: np.ndarray) -> np.ndarray:
         """Today's own uniform draw of each of `people` for one purchase decision."""
-        return self.streams.per_person("purchase", slot)[people]
+        return self.streams.draw("purchase", slot, people)
 
     def receive(self, shares: Shares, day: int) -> np.ndarray:
         """Raise receivers' fatigue; each share past tolerance erodes trust in its sender.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy import stats
 
@@ -60,11 +62,11 @@ def consecutive(starts: np.ndarray, counts: np.ndarray, sizes: np.ndarray) -> np
     return (np.repeat(starts, counts) + rank) % np.repeat(sizes, counts)
 
 
-def pick_one(keys: np.ndarray, uniform_of_key: np.ndarray) -> np.ndarray:
+def pick_one(keys: np.ndarray, draw: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """Indices choosing one entry per distinct key, the ⌊u·count⌋-th in the key's run,
-    where u is the key's own uniform draw."""
+    where u = draw(key) is the key's own uniform draw."""
     order, starts, counts = grouped(keys)
-    chosen = starts + (uniform_of_key[keys[order][starts]] * counts).astype(np.int64)
+    chosen = starts + (draw(keys[order][starts]) * counts).astype(np.int64)
     return order[chosen]
 
 

@@ -72,8 +72,9 @@ class Members:
         chosen contact; one member's shares of a day are spread over its contacts."""
         members = self.people.members
         intensity = self.scenario.sharing.shares_per_day * self.people.effort[members]
-        counts = poisson_from_uniform(self.streams.per_person("sharing", 0)[members], intensity)
-        fractions = spread(self.streams.per_person("sharing", 1)[members], counts)
+        draw = self.streams.draw
+        counts = poisson_from_uniform(draw("sharing", 0, members), intensity)
+        fractions = spread(draw("sharing", 1, members), counts)
         senders = np.repeat(members, counts)
         return Shares(*self.graph.contacts_at_fraction(senders, fractions))
 
@@ -93,9 +94,9 @@ class Members:
         else:
             senders = members[people.joined_day[members] < day]
         degree = self.graph.degree_of(senders)
-        draws = self.streams.per_person
-        invites = binomial_from_uniform(draws("recruitment", 0)[senders], degree, cfg.invite_prob)
-        first = (draws("recruitment", 1)[senders] * degree).astype(np.int64)
+        draw = self.streams.draw
+        invites = binomial_from_uniform(draw("recruitment", 0, senders), degree, cfg.invite_prob)
+        first = (draw("recruitment", 1, senders) * degree).astype(np.int64)
         inviter = np.repeat(senders, invites)
         contact, tie = self.graph.contact_at(inviter, consecutive(first, invites, degree))
         open_ = people.role[contact] == CONSUMER
@@ -104,7 +105,7 @@ class Members:
         seen = self.trust.read(tie, day) * told
         accept = self.expected_benefit(contact, seen) >= self.joining_cost(contact)
         inviter, contact = inviter[accept], contact[accept]
-        pick = pick_one(contact, draws("recruitment", 2))
+        pick = pick_one(contact, lambda ids: draw("recruitment", 2, ids))
         people.last_active_day[inviter[pick]] = day
         return contact[pick], inviter[pick]
 
@@ -154,7 +155,7 @@ class Members:
         tenure = day - people.joined_day[members]
         net_rate = people.net_income(members) / 100.0 / np.maximum(tenure, 1)
         poor = (tenure >= cfg.grace_days) & (net_rate < cfg.reservation_income)
-        leave = poor & (self.streams.per_person("churn")[members] < cfg.quit_prob)
+        leave = poor & (self.streams.draw("churn", 0, members) < cfg.quit_prob)
         if cfg.inactive_days > 0:
             last = np.maximum(people.joined_day[members], people.last_active_day[members])
             leave |= day - last >= cfg.inactive_days

@@ -44,7 +44,7 @@ class Streams:
 
     Each day's decision streams are fresh (keyed by seed, decision and day), so a
     difference in how many draws one day takes does not shift the next day's. For
-    decisions each person makes at most once a day, `per_person` gives every person
+    decisions each person makes at most once a day, `draw` gives every person
     a uniform draw of their own, which does not depend on who else draws: two runs
     that differ in policy give the same person the same luck.
     """
@@ -62,12 +62,17 @@ class Streams:
         for index, name in enumerate(DECISIONS):
             setattr(self, name, self._stream(1, index, day))
 
-    def per_person(self, decision: str, slot: int = 0) -> np.ndarray:
-        """Today's uniform draw in [0, 1) for every person, for one decision and slot."""
-        key = (DECISIONS.index(decision), slot)
-        if key not in self._drawn:
-            self._drawn[key] = self._stream(2, *key, self.day).random(self.n)
-        return self._drawn[key]
+    def draw(self, decision: str, slot: int, people: np.ndarray) -> np.ndarray:
+        """Today's own uniform draw in [0, 1) of each of `people`, for one decision and
+        slot. One array of 64 random bits per person serves two slots (32 bits each)."""
+        key = (DECISIONS.index(decision), slot // 2)
+        bits = self._drawn.get(key)
+        if bits is None:
+            generator = self._stream(2, *key, self.day)
+            bits = self._drawn[key] = generator.bit_generator.random_raw(self.n)
+        mine = bits[people]
+        half = (mine >> np.uint64(32)) if slot % 2 == 0 else (mine & np.uint64(0xFFFFFFFF))
+        return half * 2.0**-32
 
     def _stream(self, *key: int) -> np.random.Generator:
         return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=key))
