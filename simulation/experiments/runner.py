@@ -11,7 +11,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from concurrent.futures import as_completed
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,7 +156,11 @@ class Sweep:
         return tasks
 
     def run(self, on_run: Callable[[dict[str, Any]], None] | None = None) -> pd.DataFrame:
-        """Run every task not yet in the store; return all runs, one row each."""
+        """Run every task not yet in the store; return all runs, one row each.
+
+        At most a few tasks per worker are in flight, and each result is written and
+        dropped as it arrives, so memory stays flat however many runs there are.
+        """
         self.store.open(self.manifest)
         tasks = self.tasks()
         done = self.store.finished()
@@ -171,16 +175,24 @@ class Sweep:
             ) as bar,
             executor(self.workers, self.dask) as pool,
         ):
-            futures = [pool.submit(simulate, task) for task in pending]
+            queue = iter(pending)
+            in_flight: set = set()
+            window = max(2 * self.workers, 4)
             try:
-                for future in as_completed(futures):
-                    row, timeseries = future.result()
-                    self.store.record(row, timeseries)
-                    bar.update()
-                    if on_run is not None:
-                        on_run(row)
+                while True:
+                    while len(in_flight) < window and (task := next(queue, None)) is not None:
+                        in_flight.add(pool.submit(simulate, task))
+                    if not in_flight:
+                        break
+                    finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        row, timeseries = future.result()
+                        self.store.record(row, timeseries)
+                        bar.update()
+                        if on_run is not None:
+                            on_run(row)
             except BaseException:
-                for future in futures:
+                for future in in_flight:
                     future.cancel()
                 raise
         return self.store.gather()
