@@ -17,10 +17,10 @@ from simulation.agents.events import beta_with_mean
 from simulation.agents.members import Members
 from simulation.agents.platform import Platform
 from simulation.commission.orders import Orders
-from simulation.commission.scheme import CommissionScheme
 from simulation.metrics.daily import COLUMNS, DayEvents, day_metrics
 from simulation.metrics.summary import run_summary
 from simulation.metrics.totals import RunTotals
+from simulation.scenario.loading import intervention_changes, with_overrides
 from simulation.scenario.schema import Scenario
 from simulation.world.generators import build_graph
 from simulation.world.ledger import Ledger
@@ -50,14 +50,13 @@ class SocialCommerceModel(mesa.Model):
         self.people.join_cost[:] = world.exponential(scenario.recruitment.effort_cost, size=n)
         self.people.effort[:] = beta_with_mean(scenario.sharing.effort_mean, n, world)
         founders = world.choice(n, size=scenario.population.initial_members, replace=False)
-        self.trust = TieTrust(self.graph, scenario.trust.baseline, scenario.trust.recovery_rate)
+        self.trust = TieTrust(self.graph, scenario.trust)
         self.ledger = Ledger(self.people.income, self.people.fees_paid)
         self.totals = RunTotals()
         self.members = Members(self.people, self.graph, self.trust, scenario, self.streams)
-        self.consumers = Consumers(
-            self.people, self.trust, scenario.trust, scenario.purchase, self.streams
-        )
-        self.platform = Platform(self, CommissionScheme.from_config(scenario.commission))
+        self.consumers = Consumers(self.people, self.trust, scenario, self.streams)
+        self.platform = Platform(self, scenario)
+        self.policy = scenario
         self.members.join(np.sort(founders), np.full(founders.size, -1, dtype=np.int64), 0)
         self.orders_today: list[Orders] = []
         self.newcomers_today: list[np.ndarray] = []
@@ -71,6 +70,7 @@ class SocialCommerceModel(mesa.Model):
         self.day += 1
         day = self.day
         self.streams.start_day(day)
+        self.intervene(day)
         self.ledger.open_day(day)
         self.orders_today, self.newcomers_today = [], []
         self.platform.step()
@@ -95,6 +95,20 @@ class SocialCommerceModel(mesa.Model):
         )
         self.today = day_metrics(self, events)
         self.datacollector.collect(self)
+
+    def intervene(self, day: int) -> None:
+        """Apply the scenario's interventions of `day`, in the order listed."""
+        for intervention in self.scenario.interventions:
+            if intervention.day == day:
+                changes = intervention_changes(intervention.set)
+                self.set_policy(with_overrides(self.policy, changes, "interventions"))
+
+    def set_policy(self, policy: Scenario) -> None:
+        """Switch every behaviour to a new policy (same world, same people)."""
+        self.policy = policy
+        self.members.configure(policy)
+        self.consumers.configure(policy)
+        self.platform.configure(policy)
 
     def run(self, steps: int | None = None, progress: Callable[[int], Any] | None = None) -> None:
         """Simulate `steps` days (default: the scenario's run.steps); `progress(day)` after each."""

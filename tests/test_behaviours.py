@@ -31,10 +31,10 @@ def world(pairs, n, **sections):
     graph = graph_from_pairs(n, pairs)
     people = People(n)
     people.need[:] = 1.0
-    trust = TieTrust(graph, config.trust.baseline, config.trust.recovery_rate)
+    trust = TieTrust(graph, config.trust)
     streams = Streams(0, config)
     members = Members(people, graph, trust, config, streams)
-    consumers = Consumers(people, trust, config.trust, config.purchase, streams)
+    consumers = Consumers(people, trust, config, streams)
     return config, graph, people, trust, members, consumers
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from simulation.agents.events import cents, grouped
 from simulation.commission.orders import NO_REFUND, PLATFORM, Orders
-from simulation.scenario.schema import PurchaseConfig, TrustConfig
+from simulation.scenario.schema import Scenario
 from simulation.world.people import MEMBER, People
 from simulation.world.streams import Streams
 from simulation.world.trust import TieTrust
@@ -53,15 +53,20 @@ class Consumers:
         self,
         people: People,
         trust: TieTrust,
-        trust_config: TrustConfig,
-        purchase: PurchaseConfig,
+        scenario: Scenario,
         streams: Streams,
     ) -> None:
         self.people = people
         self.trust = trust
-        self.trust_config = trust_config
-        self.purchase = purchase
         self.streams = streams
+        self.configure(scenario)
+
+    def configure(self, scenario: Scenario) -> None:
+        """Take up a (new) policy: prices, margins and how trust and purchases work."""
+        purchase = scenario.purchase
+        self.trust_config = scenario.trust
+        self.purchase = purchase
+        self.trust.configure(scenario.trust)
         self.price = cents(purchase.price)
         self.member_price = cents(purchase.price * (1.0 - purchase.member_discount))
         self.cost_of_goods = cents(purchase.price * (1.0 - purchase.gross_margin))

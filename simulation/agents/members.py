@@ -37,8 +37,12 @@ class Members:
         self.people = people
         self.graph = graph
         self.trust = trust
-        self.scenario = scenario
         self.streams = streams
+        self.configure(scenario)
+
+    def configure(self, scenario: Scenario) -> None:
+        """Take up a (new) policy: the rules members follow and what joining is worth."""
+        self.scenario = scenario
         self.tier_sales = np.round(np.asarray(scenario.commission.tier_sales) * 100)
         purchase = scenario.purchase
         self.discount_value = (

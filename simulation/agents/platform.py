@@ -11,6 +11,8 @@ import numpy as np
 from simulation.commission.orders import Orders, Payouts
 from simulation.commission.refunds import Refund, RefundQueue
 from simulation.commission.scheme import CommissionScheme, Settlement
+from simulation.scenario.loading import with_overrides
+from simulation.scenario.schema import Scenario
 from simulation.world.people import CONSUMER, MEMBER
 from simulation.world.sampling import bernoulli_positions
 
@@ -22,12 +24,16 @@ class Platform(mesa.Agent):
     """Advertising brings organic joiners and direct buyers; fees, payouts, refunds
     and clawbacks go through the ledger under the commission scheme."""
 
-    def __init__(self, model: SocialCommerceModel, scheme: CommissionScheme) -> None:
+    def __init__(self, model: SocialCommerceModel, scenario: Scenario) -> None:
         super().__init__(model)
-        self.scheme = scheme
-        self.config = model.scenario.platform
         self.returns = RefundQueue()
         self.paid_depth = 0
+        self.configure(scenario)
+
+    def configure(self, scenario: Scenario) -> None:
+        """Take up a (new) policy: the commission scheme and the platform's own rules."""
+        self.scheme = CommissionScheme.from_config(scenario.commission)
+        self.config = scenario.platform
 
     def step(self) -> None:
         """Advertising: each consumer joins with probability organic_join_prob if
@@ -41,6 +47,28 @@ class Platform(mesa.Agent):
         self.enrol(reached[worth_it], np.full(int(worth_it.sum()), -1, dtype=np.int64))
         shoppers = bernoulli_positions(people.n, self.config.organic_buy_prob, rng)
         model.orders_today.append(model.consumers.buy_direct(shoppers, day))
+        if self.config.target_payout_ratio > 0 and day > 1:
+            self.steer_payouts(day)
+
+    def steer_payouts(self, day: int) -> None:
+        """Every feedback_days, move every direct rate one step toward the target payout
+        ratio, judged on the period just ended."""
+        period = self.config.feedback_days
+        if (day - 1) % period:
+            return
+        books = self.model.ledger.books[-period:]
+        net_sales = sum(b.sales - b.refunds for b in books)
+        if net_sales <= 0:
+            return
+        ratio = sum(b.payouts for b in books) / net_sales
+        step = (
+            -self.config.feedback_step
+            if ratio > self.config.target_payout_ratio
+            else (self.config.feedback_step)
+        )
+        rates = np.clip(self.scheme.direct_rate + step, 0.0, 1.0)
+        policy = self.model.policy
+        self.model.set_policy(with_overrides(policy, {"commission.direct_rate": rates.tolist()}))
 
     def enrol(self, newcomers: np.ndarray, sponsors: np.ndarray) -> None:
         """Make newcomers members under their sponsors; they pay at settlement."""

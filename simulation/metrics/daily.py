@@ -35,6 +35,7 @@ GROWTH_COLUMNS = (
     "fee_revenue",
     "platform_margin",
     "refunds",
+    "direct_rate",
 )
 COMPLIANCE_COLUMNS = (
     "recruitment_reward_share",
@@ -91,6 +92,7 @@ def day_metrics(model: SocialCommerceModel, events: DayEvents) -> dict[str, Any]
         "fee_revenue": book.fees / 100,
         "platform_margin": book.margin / 100,
         "refunds": events.refund.orders,
+        "direct_rate": float(model.platform.scheme.direct_rate[0]),
     }
     return growth | compliance_indicators(model)
 

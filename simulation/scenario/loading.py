@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from simulation.scenario.schema import GRAPH_KINDS, Scenario
 
 OVERRIDE_SOURCE = "--set"
+FIXED_SECTIONS = ("name", "description", "run", "population", "graph", "interventions")
 
 
 class ScenarioError(ValueError):
@@ -48,7 +49,29 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     if scenario.graph.kind == "edgelist" and not Path(scenario.graph.path).is_file():
         source = origins.get("graph.path", str(path))
         raise ScenarioError(source, "graph.path", f"no such file: {scenario.graph.path}")
+    check_interventions(scenario, origins.get("interventions", str(path)))
     return scenario
+
+
+def intervention_changes(changes: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """An intervention's `set` table as dotted keys (nested tables are flattened)."""
+    flat = {}
+    for key, value in changes.items():
+        if isinstance(value, dict):
+            flat |= intervention_changes(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def check_interventions(scenario: Scenario, source: str) -> None:
+    """Every intervention changes policy keys only, to values the schema accepts."""
+    for index, intervention in enumerate(scenario.interventions):
+        where = f"{source}: interventions[{index}]"
+        for key in intervention_changes(intervention.set):
+            if key.split(".")[0] in FIXED_SECTIONS:
+                raise ScenarioError(where, key, "the world and the run cannot change mid-run")
+        with_overrides(scenario, intervention_changes(intervention.set), where)
 
 
 def with_overrides(

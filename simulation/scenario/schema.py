@@ -6,7 +6,7 @@ range is an error that names the key. Units are given in each field's descriptio
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -200,6 +200,19 @@ class PlatformConfig(Section):
     organic_buy_prob: Probability = Field(
         0.0005, description="per person in the market per day, buying direct"
     )
+    target_payout_ratio: float = Field(
+        0.0, ge=0.0, description="payout ratio the platform steers direct rates toward; 0 = off"
+    )
+    feedback_days: int = Field(7, ge=1, description="days between direct-rate adjustments")
+    feedback_step: Rate = Field(0.005, description="change of every direct rate per adjustment")
+
+
+class Intervention(Section):
+    """A policy change on a given day: dotted scenario keys and their new values."""
+
+    day: int = Field(ge=1, description="day it takes effect, before anything else that day")
+    set: dict[str, Any] = Field(description="dotted keys (or nested tables) and new values")
+    note: str = Field("", description="what the change stands for")
 
 
 class Scenario(Section):
@@ -217,6 +230,7 @@ class Scenario(Section):
     commission: CommissionConfig = CommissionConfig()
     churn: ChurnConfig = ChurnConfig()
     platform: PlatformConfig = PlatformConfig()
+    interventions: list[Intervention] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _population_fits(self) -> Scenario:

@@ -9,20 +9,27 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulation.scenario.schema import TrustConfig
 from simulation.world.graph import ContactGraph
 
 
 class TieTrust:
     """Trust on every tie of a graph; dense arrays for a stored graph, sparse otherwise."""
 
-    def __init__(self, graph: ContactGraph, baseline: float, recovery_rate: float) -> None:
-        self.baseline = baseline
-        self.recovery_rate = recovery_rate
+    def __init__(self, graph: ContactGraph, config: TrustConfig) -> None:
+        self.configure(config)
+        baseline = config.baseline
         self.dense = graph.dense_ties
         size = graph.n_ties if self.dense else 0
         self._keys = np.empty(0, dtype=np.int64)
         self._value = np.full(size, baseline, dtype=np.float32)
         self._touched = np.zeros(size, dtype=np.int32)
+
+    def configure(self, config: TrustConfig) -> None:
+        """The baseline trust returns to, and how fast; a change applies from now on to
+        every tie, as each is next read."""
+        self.baseline = config.baseline
+        self.recovery_rate = config.recovery_rate
 
     def read(self, ties: np.ndarray, day: int) -> np.ndarray:
         """Trust on `ties` as of `day`."""
