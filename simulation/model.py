@@ -50,6 +50,7 @@ class SocialCommerceModel(mesa.Model):
         self.people.join_cost[:] = world.exponential(scenario.recruitment.effort_cost, size=n)
         self.people.effort[:] = beta_with_mean(scenario.sharing.effort_mean, n, world)
         founders = world.choice(n, size=scenario.population.initial_members, replace=False)
+        self.people.hype[:] = world.exponential(scenario.sharing.hype_mean, size=n)
         self.trust = TieTrust(self.graph, scenario.trust)
         self.ledger = Ledger(self.people.income, self.people.fees_paid)
         self.totals = RunTotals()
@@ -79,19 +80,21 @@ class SocialCommerceModel(mesa.Model):
         share_orders = self.consumers.respond(shares, met_trust, day)
         repeat_orders = self.consumers.repurchase(day)
         own_orders = self.consumers.self_purchase(self.people.members, day)
-        self.orders_today += [share_orders, repeat_orders, own_orders]
+        fake_orders = self.members.brush(day, self.consumers.price, self.consumers.cost_of_goods)
+        self.orders_today += [share_orders, repeat_orders, own_orders, fake_orders]
         self.platform.enrol(*self.members.recruit(day))
         orders = Orders.concat(self.orders_today)
         newcomers = np.concatenate(self.newcomers_today)
         self.platform.settle(orders, newcomers)
+        banned = self.platform.audit(orders)
         refund = self.platform.refund()
         self._credit_sellers(orders, day)
         self.members.qualify(day)
-        leavers = self.members.churn(day)
+        leavers = np.concatenate([banned, self.members.churn(day)])
         book = self.ledger.close_day()
-        self.totals.add(book, orders, refund, shares.size)
+        self.totals.add(book, orders, refund, shares.size, banned.size)
         events = DayEvents(
-            shares, met_trust, share_orders, orders, newcomers, leavers, refund, book
+            shares, met_trust, share_orders, orders, newcomers, leavers, refund, book, banned
         )
         self.today = day_metrics(self, events)
         self.datacollector.collect(self)

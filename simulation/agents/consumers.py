@@ -108,6 +108,7 @@ class Consumers:
         tie, trust = shares.tie[open_], met_trust[open_]
         chance = np.minimum(
             cfg.conversion
+            * (1.0 + people.hype[sender])
             * trust
             * people.need[receiver]
             * self.price_factor
@@ -127,7 +128,7 @@ class Consumers:
         pick = np.minimum(pick, starts + counts - 1)[buys]
         seller, buyer, tie = sender[order][pick], buyer[buys], tie[order][pick]
         self._remember(buyer, seller, tie, day)
-        bad = self.draw(BAD_AFTER_SHARE, buyer) < cfg.bad_experience_prob
+        bad = self.draw(BAD_AFTER_SHARE, buyer) < self.disappointment(seller)
         self.experience(tie, day, bad)
         return self._orders(seller, buyer, self.price, bad, day, REFUND_AFTER_SHARE)
 
@@ -145,7 +146,7 @@ class Consumers:
         buyer, tie = due[buys], people.last_tie[due[buys]]
         via_member = seller != PLATFORM
         self._remember(buyer, seller, np.where(via_member, tie, -1), day)
-        bad = self.draw(BAD_AFTER_REPURCHASE, buyer) < self.purchase.bad_experience_prob
+        bad = self.draw(BAD_AFTER_REPURCHASE, buyer) < self.disappointment(seller)
         self.experience(tie[via_member], day, bad[via_member])
         return self._orders(seller, buyer, self.price, bad, day, REFUND_AFTER_REPURCHASE)
 
@@ -164,6 +165,13 @@ class Consumers:
         buyers = members[self.draw(SELF_PURCHASE, members) < chance]
         bad = self.draw(BAD_AFTER_SELF, buyers) < self.purchase.bad_experience_prob
         return self._orders(buyers, buyers, self.member_price, bad, day, REFUND_AFTER_SELF)
+
+    def disappointment(self, seller: np.ndarray) -> np.ndarray:
+        """Chance an order disappoints: the product's base rate, raised by the seller's
+        hype (the gap between what was claimed and what arrives); platform sales carry
+        no hype."""
+        hype = np.where(seller >= 0, self.people.hype[np.maximum(seller, 0)], 0.0)
+        return np.minimum(self.purchase.bad_experience_prob * (1.0 + hype), 1.0)
 
     def experience(self, ties: np.ndarray, day: int, bad: np.ndarray) -> None:
         """After buying over distinct ties: a bad experience cuts trust in the seller,

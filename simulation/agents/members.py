@@ -16,6 +16,7 @@ from simulation.agents.events import (
     poisson_from_uniform,
     spread,
 )
+from simulation.commission.orders import FAKE_BUYER, NO_REFUND, Orders
 from simulation.scenario.schema import Scenario
 from simulation.world.graph import ContactGraph
 from simulation.world.people import CONSUMER, FORMER, MEMBER, People
@@ -129,6 +130,63 @@ class Members:
         """RMB of payouts per day of membership, as others see it."""
         tenure = np.maximum(day - self.people.joined_day[ids], 1)
         return self.people.income[ids] / 100.0 / tenure
+
+    def brush(self, day: int, price: int, cost_of_goods: int) -> Orders:
+        """Order brushing (刷单): a member fakes orders when what one earns beats its
+        expected penalty. A fake order earns the direct rate, and, when the next tier is
+        within reach_days of brushing, its share of the next tier's extra pay over
+        horizon_days; it costs cost_share of the price. The expected penalty is
+        audit_rate × detection_power × (the commission + ban_prob × the income a ban
+        would end)."""
+        cfg, platform = self.scenario.brushing, self.scenario.platform
+        if cfg.max_orders_per_day == 0:
+            return Orders()
+        people = self.people
+        members = people.members
+        rates = np.asarray(self.scenario.commission.direct_rate)
+        tier = people.tier[members].astype(np.int64)
+        rate = rates[tier]
+        top = tier >= rates.size - 1
+        next_tier = np.minimum(tier + 1, rates.size - 1)
+        gap = np.where(top, 0, self.tier_sales[next_tier] - people.sales[members])
+        needed = np.ceil(np.maximum(gap, 0) / price).astype(np.int64)
+        tenure = np.maximum(day - people.joined_day[members], 1)
+        own_daily = people.sales[members] / tenure
+        reachable = ~top & (needed <= cfg.max_orders_per_day * cfg.reach_days)
+        extra = (rates[next_tier] - rate) * own_daily * cfg.horizon_days
+        tier_gain = np.where(reachable, extra / np.maximum(needed, 1), 0.0)
+        gain = rate * price + tier_gain - cfg.cost_share * price
+        at_stake = rate * price + platform.ban_prob * people.income[members] / tenure * (
+            cfg.horizon_days
+        )
+        penalty = platform.audit_rate * platform.detection_power * at_stake
+        brushers = gain > penalty
+        count = np.where(
+            reachable, np.minimum(needed, cfg.max_orders_per_day), cfg.max_orders_per_day
+        )
+        count = np.where(brushers, count, 0)
+        seller = np.repeat(members, count)
+        people.brush_cost[members] += count * round(cfg.cost_share * price)
+        caught = self.streams.draw("platform", 0, seller) < (
+            platform.audit_rate * platform.detection_power
+        )
+        return Orders(
+            seller=seller,
+            buyer=np.full(seller.size, FAKE_BUYER),
+            amount=np.full(seller.size, price),
+            cost_of_goods=np.full(seller.size, cost_of_goods),
+            refund_day=np.where(caught, day + 1, NO_REFUND),
+            brushed=np.ones(seller.size, dtype=bool),
+        )
+
+    def ban(self, members: np.ndarray, day: int) -> np.ndarray:
+        """Each member caught brushing is banned with probability ban_prob."""
+        members = np.unique(members)
+        odds = self.streams.draw("churn", 1, members)
+        banned = members[odds < self.scenario.platform.ban_prob]
+        self.people.role[banned] = FORMER
+        self.people.left_day[banned] = day
+        return banned
 
     def qualify(self, day: int) -> None:
         """At the end of each qualification period, members qualify for team pay in the

@@ -98,9 +98,16 @@ class Platform(mesa.Agent):
             self.paid_depth = max(self.paid_depth, int(payouts.level.max()))
         return settlement
 
+    def audit(self, orders: Orders) -> np.ndarray:
+        """Brushed orders the audit caught are voided the next day (refund and clawback);
+        their sellers may be banned. Returns the banned members."""
+        caught = orders.brushed & (orders.refund_day >= 0)
+        return self.model.members.ban(orders.seller[caught], self.model.day)
+
     def refund(self) -> Refund:
         """Return today's refunded orders' money and, under clawback, their commissions."""
         refund = self.returns.release(self.model.day)
+        np.add.at(self.model.people.refunds, refund.sellers, 1)
         lines = refund.lines if self.scheme.clawback else Payouts.empty()
         self.model.ledger.post_refunds(refund.amount, lines.recipient, lines.cents, lines.kind)
         return refund

@@ -9,6 +9,7 @@ import numpy as np
 from simulation.world.ledger import PAYOUT_KINDS
 
 PLATFORM = -1
+FAKE_BUYER = -2
 NO_REFUND = -1
 DIRECT, OVERRIDE, DIFFERENTIAL, RECRUITING = 0, 1, 2, 3
 
@@ -20,8 +21,9 @@ def _ints(values=()) -> np.ndarray:
 @dataclass
 class Orders:
     """One row per order. `seller` is the member credited (PLATFORM for direct sales);
-    a self-purchase has seller == buyer. Money in cents. `refund_day` is the day the
-    order will be refunded (NO_REFUND if it is kept)."""
+    a self-purchase has seller == buyer; a fake (brushed) order has buyer FAKE_BUYER.
+    Money in cents. `refund_day` is the day the order will be refunded (NO_REFUND if
+    it is kept)."""
 
     seller: np.ndarray = field(default_factory=_ints)
     buyer: np.ndarray = field(default_factory=_ints)
@@ -29,6 +31,7 @@ class Orders:
     cost_of_goods: np.ndarray = field(default_factory=_ints)
     buyer_is_member: np.ndarray | None = None
     refund_day: np.ndarray | None = None
+    brushed: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for name in ("seller", "buyer", "amount", "cost_of_goods"):
@@ -39,6 +42,9 @@ class Orders:
         if self.refund_day is None:
             self.refund_day = np.full(self.seller.shape, NO_REFUND, dtype=np.int64)
         self.refund_day = _ints(self.refund_day)
+        if self.brushed is None:
+            self.brushed = np.zeros(self.seller.shape, dtype=bool)
+        self.brushed = np.asarray(self.brushed, dtype=bool)
 
     @property
     def size(self) -> int:

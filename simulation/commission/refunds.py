@@ -11,11 +11,13 @@ from simulation.commission.orders import Orders, Payouts
 
 @dataclass
 class Refund:
-    """Refunds falling due on one day: money back to buyers and the lines to claw back."""
+    """Refunds falling due on one day: money back to buyers, the lines to claw back, and
+    the members whose (real) sales were returned."""
 
     orders: int
     amount: int
     lines: Payouts
+    sellers: np.ndarray
 
 
 class RefundQueue:
@@ -37,6 +39,7 @@ class RefundQueue:
                     orders=int(rows.sum()),
                     amount=int(orders.amount[rows].sum()),
                     lines=payouts.take(np.flatnonzero(line_day == day)),
+                    sellers=orders.seller[rows & (orders.seller >= 0) & ~orders.brushed],
                 )
             )
 
@@ -47,4 +50,5 @@ class RefundQueue:
             orders=sum(p.orders for p in parts),
             amount=sum(p.amount for p in parts),
             lines=Payouts.concat([Payouts.empty(), *(p.lines for p in parts)]),
+            sellers=np.concatenate([np.empty(0, np.int64), *(p.sellers for p in parts)]),
         )

@@ -36,6 +36,9 @@ GROWTH_COLUMNS = (
     "platform_margin",
     "refunds",
     "direct_rate",
+    "brushed_orders",
+    "brushed_caught",
+    "banned_members",
 )
 COMPLIANCE_COLUMNS = (
     "recruitment_reward_share",
@@ -50,6 +53,8 @@ COMPLIANCE_COLUMNS = (
     "top1_income_share",
     "payout_ratio",
     "refund_rate",
+    "brushed_order_share",
+    "brushed_caught_share",
 )
 COLUMNS = GROWTH_COLUMNS + COMPLIANCE_COLUMNS
 CUSTOMER_WINDOW = 30
@@ -67,6 +72,7 @@ class DayEvents:
     leavers: np.ndarray
     refund: Refund
     book: DayBook
+    banned: np.ndarray
 
 
 def day_metrics(model: SocialCommerceModel, events: DayEvents) -> dict[str, Any]:
@@ -81,7 +87,7 @@ def day_metrics(model: SocialCommerceModel, events: DayEvents) -> dict[str, Any]
         "active_members": int(np.unique(busy).size),
         "new_members": int(events.newcomers.size),
         "churned_members": int(events.leavers.size),
-        "buyers": int(np.unique(orders.buyer).size),
+        "buyers": int(np.unique(orders.buyer[orders.buyer >= 0]).size),
         "penetration": members / people.n,
         "orders": orders.size,
         "gmv": book.sales / 100,
@@ -93,6 +99,9 @@ def day_metrics(model: SocialCommerceModel, events: DayEvents) -> dict[str, Any]
         "platform_margin": book.margin / 100,
         "refunds": events.refund.orders,
         "direct_rate": float(model.platform.scheme.direct_rate[0]),
+        "brushed_orders": int(orders.brushed.sum()),
+        "brushed_caught": int((orders.brushed & (orders.refund_day >= 0)).sum()),
+        "banned_members": int(events.banned.size),
     }
     return growth | compliance_indicators(model)
 
@@ -121,4 +130,6 @@ def compliance_indicators(model: SocialCommerceModel) -> dict[str, Any]:
         "top1_income_share": c.top_share(people.income[ever]),
         "payout_ratio": c.share(totals.payouts, net_sales),
         "refund_rate": c.share(totals.refunded_orders, totals.orders),
+        "brushed_order_share": c.share(totals.brushed, totals.orders),
+        "brushed_caught_share": c.share(totals.brushed_caught, totals.brushed),
     }

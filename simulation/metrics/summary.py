@@ -42,6 +42,8 @@ def run_summary(model: SocialCommerceModel) -> dict[str, Any]:
         "platform_margin": totals.margin / 100,
         "median_net_income": c.median_or_zero(people.net_income(ever)) / 100,
         "income_gini": c.gini(np.maximum(people.income[ever], 0)),
+        "refund_concentration": c.gini(people.refunds[people.sales > 0]),
+        "banned_members": totals.banned,
     }
     summary |= compliance_indicators(model)
     summary["flags"] = c.flags(summary)

@@ -23,8 +23,13 @@ class RunTotals:
     orders: int = 0
     refunded_orders: int = 0
     exposures: int = 0
+    brushed: int = 0
+    brushed_caught: int = 0
+    banned: int = 0
 
-    def add(self, book: DayBook, orders: Orders, refund: Refund, exposures: int) -> None:
+    def add(
+        self, book: DayBook, orders: Orders, refund: Refund, exposures: int, banned: int
+    ) -> None:
         self.sales += book.sales
         self.refunds += book.refunds
         self.fees += book.fees
@@ -35,6 +40,9 @@ class RunTotals:
         self.orders += orders.size
         self.refunded_orders += refund.orders
         self.exposures += exposures
+        self.brushed += int(orders.brushed.sum())
+        self.brushed_caught += int((orders.brushed & (orders.refund_day >= 0)).sum())
+        self.banned += banned
 
     @property
     def margin(self) -> int:

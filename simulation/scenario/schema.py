@@ -87,6 +87,9 @@ class SharingConfig(Section):
         3.0, ge=0.0, description="shares a member of effort 1 sends per day (Poisson mean)"
     )
     effort_mean: Probability = Field(0.5, description="mean member effort in [0, 1] (Beta)")
+    hype_mean: float = Field(
+        0.0, ge=0.0, description="mean exaggeration of members' claims (exponential across members)"
+    )
 
 
 class TrustConfig(Section):
@@ -205,6 +208,22 @@ class PlatformConfig(Section):
     )
     feedback_days: int = Field(7, ge=1, description="days between direct-rate adjustments")
     feedback_step: Rate = Field(0.005, description="change of every direct rate per adjustment")
+    audit_rate: Probability = Field(0.05, description="share of orders the platform audits")
+    detection_power: Probability = Field(0.5, description="chance an audit spots a fake order")
+    ban_prob: Probability = Field(0.5, description="chance a caught brusher is banned")
+
+
+class BrushingConfig(Section):
+    max_orders_per_day: int = Field(
+        0, ge=0, description="fake orders a member may place a day (刷单); 0 = no brushing"
+    )
+    cost_share: Rate = Field(
+        0.15, description="share of a fake order's price the brusher loses (fees, resale loss)"
+    )
+    horizon_days: float = Field(
+        90.0, ge=0.0, description="days of a higher tier's extra pay a brusher counts on"
+    )
+    reach_days: int = Field(7, ge=1, description="how many days of brushing a tier may be worth")
 
 
 class Intervention(Section):
@@ -230,6 +249,7 @@ class Scenario(Section):
     commission: CommissionConfig = CommissionConfig()
     churn: ChurnConfig = ChurnConfig()
     platform: PlatformConfig = PlatformConfig()
+    brushing: BrushingConfig = BrushingConfig()
     interventions: list[Intervention] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -29,11 +29,14 @@ class People:
         self.left_day = np.full(n, NEVER, dtype=np.int32)
         self.tier = np.zeros(n, dtype=np.int8)
         self.effort = np.zeros(n, dtype=np.float32)
+        self.hype = np.zeros(n, dtype=np.float32)
         self.need = np.zeros(n, dtype=np.float32)
         self.join_cost = np.zeros(n, dtype=np.float32)
         self.income = np.zeros(n, dtype=np.int64)
         self.fees_paid = np.zeros(n, dtype=np.int64)
         self.package_received = np.zeros(n, dtype=np.int64)
+        self.brush_cost = np.zeros(n, dtype=np.int64)
+        self.refunds = np.zeros(n, dtype=np.int32)
         self.sales = np.zeros(n, dtype=np.int64)
         self.sales_at_period_start = np.zeros(n, dtype=np.int64)
         self.last_active_day = np.full(n, NEVER, dtype=np.int32)
@@ -55,9 +58,10 @@ class People:
         return np.flatnonzero(self.role != CONSUMER)
 
     def net_income(self, ids: np.ndarray) -> np.ndarray:
-        """Payouts received less entry fees paid, net of the cost of goods of any
-        gift package the fee bought, in cents."""
-        return self.income[ids] - self.fees_paid[ids] + self.package_received[ids]
+        """Payouts received less entry fees paid (net of the cost of goods of any gift
+        package the fee bought) and less what brushing cost, in cents."""
+        income = self.income[ids] - self.fees_paid[ids] + self.package_received[ids]
+        return income - self.brush_cost[ids]
 
     def retail_customers(self, since: int) -> np.ndarray:
         """Per person: distinct outside customers (non-members) whose last order, placed
