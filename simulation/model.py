@@ -12,6 +12,7 @@ from typing import Any
 import mesa
 import numpy as np
 
+from simulation.agents.competitors import Competitor
 from simulation.agents.consumers import Consumers, Shares
 from simulation.agents.events import beta_with_mean
 from simulation.agents.members import Members
@@ -57,6 +58,9 @@ class SocialCommerceModel(mesa.Model):
         self.members = Members(self.people, self.graph, self.trust, scenario, self.streams)
         self.consumers = Consumers(self.people, self.trust, scenario, self.streams)
         self.platform = Platform(self, scenario)
+        self.competitors = [
+            Competitor(self, config, index) for index, config in enumerate(scenario.competitors)
+        ]
         self.policy = scenario
         self.members.join(np.sort(founders), np.full(founders.size, -1, dtype=np.int64), 0)
         self.orders_today: list[Orders] = []
@@ -75,10 +79,14 @@ class SocialCommerceModel(mesa.Model):
         self.ledger.open_day(day)
         self.orders_today, self.newcomers_today = [], []
         self.platform.step()
+        for competitor in self.competitors:
+            competitor.step()
+        switched = np.concatenate([np.empty(0, np.int64), *(c.switched for c in self.competitors)])
         shares: Shares = self.members.share(day)
         met_trust = self.consumers.receive(shares, day)
         share_orders = self.consumers.respond(shares, met_trust, day)
-        repeat_orders = self.consumers.repurchase(day)
+        pull = sum(competitor.pull() for competitor in self.competitors)
+        repeat_orders = self.consumers.repurchase(day, pull)
         own_orders = self.consumers.self_purchase(self.people.members, day)
         fake_orders = self.members.brush(day, self.consumers.price, self.consumers.cost_of_goods)
         self.orders_today += [share_orders, repeat_orders, own_orders, fake_orders]
@@ -90,11 +98,20 @@ class SocialCommerceModel(mesa.Model):
         refund = self.platform.refund()
         self._credit_sellers(orders, day)
         self.members.qualify(day)
-        leavers = np.concatenate([banned, self.members.churn(day)])
+        leavers = np.concatenate([switched, banned, self.members.churn(day)])
         book = self.ledger.close_day()
-        self.totals.add(book, orders, refund, shares.size, banned.size)
+        self.totals.add(book, orders, refund, shares.size, banned.size, switched.size)
         events = DayEvents(
-            shares, met_trust, share_orders, orders, newcomers, leavers, refund, book, banned
+            shares,
+            met_trust,
+            share_orders,
+            orders,
+            newcomers,
+            leavers,
+            refund,
+            book,
+            banned,
+            switched,
         )
         self.today = day_metrics(self, events)
         self.datacollector.collect(self)

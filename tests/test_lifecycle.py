@@ -114,3 +114,89 @@ def test_disappointment_rises_with_the_sellers_hype():
 def test_refund_concentration_is_the_gini_of_refunds_across_sellers():
     summary = run(**{"sharing.hype_mean": 1.0})
     assert 0 < summary["refund_concentration"] < 1
+
+
+def competition_world(**competitor) -> SocialCommerceModel:
+    config = scenario(
+        run={"steps": 10},
+        population={"size": 50, "initial_members": 0},
+        graph={"kind": "erdos_renyi", "mean_degree": 4},
+        recruitment={"horizon_days": 100.0},
+        churn={"switching_cost": 200.0},
+        purchase={"price_elasticity": 1.0},
+        competitors=[{"name": "rival", "launch_day": 1, "poach_prob": 1.0} | competitor],
+    )
+    model = SocialCommerceModel(config)
+    model.members.join(np.arange(3), np.full(3, -1), day=0)
+    model.people.effort[:3] = 0.8
+    return model
+
+
+def test_an_approached_member_switches_multi_homes_or_stays_by_the_money():
+    model = competition_world(direct_rate=0.2, discount=0.0)
+    people = model.people
+    people.joined_day[:3] = -10
+    day = 1
+    tenure = day + 10
+    people.sales[:3] = np.array([200, 200, 200]) * 100 * tenure
+    people.income[:3] = np.array([50, 39, 20]) * 100 * tenure
+    model.day = day
+    model.competitors[0].step()
+    # theirs = 0.2·200 = 40 RMB/day. Member 0 earns 50: stays. Member 1 earns 39: gains
+    # 1·100 < 200, multi-homes. Member 2 earns 20: gains 20·100 > 200, switches.
+    assert list(model.competitors[0].switched) == [2]
+    assert people.role[2] == FORMER
+    assert list(people.multi_homing[:3]) == [False, True, False]
+    assert people.effort[1] == pytest.approx(0.8 * 39 / (39 + 40))
+    assert people.effort[0] == pytest.approx(0.8)
+
+
+def test_a_competitor_before_its_launch_does_nothing():
+    model = competition_world(launch_day=5)
+    model.day = 3
+    assert model.competitors[0].pull() == 0.0
+    model.competitors[0].step()
+    assert model.competitors[0].switched.size == 0
+
+
+def test_competitor_pull_takes_repeat_buyers():
+    model = competition_world(quality=1.0, reach=1.0, discount=0.0)
+    model.day = 4
+    assert model.competitors[0].pull() == pytest.approx(1.0)
+    people = model.people
+    people.next_due[10:50] = 4
+    orders = model.consumers.repurchase(day=4, pull=1000.0)
+    assert orders.size == 0 and model.consumers.lost_today == 40
+    assert np.all(people.next_due[10:50] == 4 + model.policy.purchase.repurchase_days)
+
+
+def test_competitor_entry_moves_churn_and_multi_homing_in_the_baseline():
+    rival = {
+        "name": "rival",
+        "launch_day": 120,
+        "direct_rate": 0.2,
+        "discount": 0.1,
+        "quality": 0.6,
+        "reach": 0.3,
+        "poach_prob": 0.02,
+    }
+    base = load_scenario(SCENARIOS / "baseline.toml")
+    alone = SocialCommerceModel(base)
+    alone.run()
+    contested = SocialCommerceModel(
+        base.model_copy(
+            update={
+                "competitors": [
+                    type(base).model_fields["competitors"].annotation.__args__[0](**rival)
+                ]
+            }
+        )
+    )
+    contested.run()
+    quiet, busy = alone.summary(), contested.summary()
+    assert quiet["churned_to_competitors"] == 0 and quiet["multi_homing_share"] == 0
+    assert busy["churned_to_competitors"] > 50 and busy["multi_homing_share"] > 0.1
+    days = contested.datacollector.get_model_vars_dataframe()
+    assert days["orders_lost_to_competitors"].iloc[:119].sum() == 0
+    assert days["orders_lost_to_competitors"].iloc[119:].sum() > 0
+    assert busy["gmv"] < quiet["gmv"]

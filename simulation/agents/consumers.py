@@ -30,7 +30,8 @@ from simulation.world.trust import TieTrust
     REFUND_AFTER_REPURCHASE,
     REFUND_AFTER_DIRECT,
     REFUND_AFTER_SELF,
-) = range(12)
+    LOST,
+) = range(13)
 
 
 @dataclass
@@ -59,6 +60,7 @@ class Consumers:
         self.people = people
         self.trust = trust
         self.streams = streams
+        self.lost_today = 0
         self.configure(scenario)
 
     def configure(self, scenario: Scenario) -> None:
@@ -132,15 +134,27 @@ class Consumers:
         self.experience(tie, day, bad)
         return self._orders(seller, buyer, self.price, bad, day, REFUND_AFTER_SHARE)
 
-    def repurchase(self, day: int) -> Orders:
+    def repurchase(self, day: int, pull: float = 0.0) -> Orders:
         """Past buyers at the end of their cycle reorder from their last seller (or the
-        platform, if that seller left) with probability repurchase_prob × trust in the seller."""
+        platform, if that seller left) with probability repurchase_prob × trust in the
+        seller. Competitors with total `pull` first take a buyer with probability
+        pull / (pull + trust); such a buyer is lost (it has no seller here any more)."""
         people = self.people
         due = np.flatnonzero(people.next_due == day)
+        if pull > 0:
+            trust = self._trust_in_last_seller(due, day)
+            lost = self.draw(LOST, due) < pull / (pull + trust)
+            gone = due[lost]
+            people.next_due[gone] = day + self.purchase.repurchase_days
+            people.last_seller[gone] = PLATFORM
+            people.last_tie[gone] = -1
+            self.lost_today = int(gone.size)
+            due = due[~lost]
+        else:
+            self.lost_today = 0
         seller = people.last_seller[due]
         via_member = (seller != PLATFORM) & (people.role[np.maximum(seller, 0)] == MEMBER)
-        trust = np.full(due.size, self.trust_config.baseline)
-        trust[via_member] = self.trust.read(people.last_tie[due[via_member]], day)
+        trust = self._trust_in_last_seller(due, day)
         buys = self.draw(REPURCHASE, due) < self.purchase.repurchase_prob * trust
         seller = np.where(via_member, seller, PLATFORM)[buys]
         buyer, tie = due[buys], people.last_tie[due[buys]]
@@ -149,6 +163,15 @@ class Consumers:
         bad = self.draw(BAD_AFTER_REPURCHASE, buyer) < self.disappointment(seller)
         self.experience(tie[via_member], day, bad[via_member])
         return self._orders(seller, buyer, self.price, bad, day, REFUND_AFTER_REPURCHASE)
+
+    def _trust_in_last_seller(self, buyers: np.ndarray, day: int) -> np.ndarray:
+        """Each buyer's trust in its last seller if still a member, else the baseline."""
+        people = self.people
+        seller = people.last_seller[buyers]
+        via_member = (seller != PLATFORM) & (people.role[np.maximum(seller, 0)] == MEMBER)
+        trust = np.full(buyers.size, self.trust_config.baseline)
+        trust[via_member] = self.trust.read(people.last_tie[buyers[via_member]], day)
+        return trust
 
     def buy_direct(self, buyers: np.ndarray, day: int) -> Orders:
         """Orders placed straight with the platform by people in the market."""

@@ -39,6 +39,9 @@ GROWTH_COLUMNS = (
     "brushed_orders",
     "brushed_caught",
     "banned_members",
+    "churn_to_competitors",
+    "multi_homing_share",
+    "orders_lost_to_competitors",
 )
 COMPLIANCE_COLUMNS = (
     "recruitment_reward_share",
@@ -73,6 +76,7 @@ class DayEvents:
     refund: Refund
     book: DayBook
     banned: np.ndarray
+    switched: np.ndarray
 
 
 def day_metrics(model: SocialCommerceModel, events: DayEvents) -> dict[str, Any]:
@@ -102,6 +106,11 @@ def day_metrics(model: SocialCommerceModel, events: DayEvents) -> dict[str, Any]
         "brushed_orders": int(orders.brushed.sum()),
         "brushed_caught": int((orders.brushed & (orders.refund_day >= 0)).sum()),
         "banned_members": int(events.banned.size),
+        "churn_to_competitors": int(events.switched.size),
+        "multi_homing_share": c.share(
+            int(np.count_nonzero(people.multi_homing & (people.role == MEMBER))), members
+        ),
+        "orders_lost_to_competitors": model.consumers.lost_today,
     }
     return growth | compliance_indicators(model)
 

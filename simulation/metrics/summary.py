@@ -44,6 +44,8 @@ def run_summary(model: SocialCommerceModel) -> dict[str, Any]:
         "income_gini": c.gini(np.maximum(people.income[ever], 0)),
         "refund_concentration": c.gini(people.refunds[people.sales > 0]),
         "banned_members": totals.banned,
+        "churned_to_competitors": totals.switched,
+        "multi_homing_share": model.today.get("multi_homing_share", 0.0),
     }
     summary |= compliance_indicators(model)
     summary["flags"] = c.flags(summary)

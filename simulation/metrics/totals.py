@@ -26,9 +26,16 @@ class RunTotals:
     brushed: int = 0
     brushed_caught: int = 0
     banned: int = 0
+    switched: int = 0
 
     def add(
-        self, book: DayBook, orders: Orders, refund: Refund, exposures: int, banned: int
+        self,
+        book: DayBook,
+        orders: Orders,
+        refund: Refund,
+        exposures: int,
+        banned: int,
+        switched: int,
     ) -> None:
         self.sales += book.sales
         self.refunds += book.refunds
@@ -43,6 +50,7 @@ class RunTotals:
         self.brushed += int(orders.brushed.sum())
         self.brushed_caught += int((orders.brushed & (orders.refund_day >= 0)).sum())
         self.banned += banned
+        self.switched += switched
 
     @property
     def margin(self) -> int:

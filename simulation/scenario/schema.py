@@ -194,6 +194,9 @@ class ChurnConfig(Section):
     inactive_days: int = Field(
         90, ge=0, description="quit after this many days with no sale or recruit; 0 = never"
     )
+    switching_cost: Money = Field(
+        200.0, description="RMB a member weighs against moving to a competitor"
+    )
 
 
 class PlatformConfig(Section):
@@ -226,6 +229,18 @@ class BrushingConfig(Section):
     reach_days: int = Field(7, ge=1, description="how many days of brushing a tier may be worth")
 
 
+class CompetitorConfig(Section):
+    name: str = Field("competitor", description="how reports name it")
+    launch_day: int = Field(0, ge=0, description="day it starts to act")
+    direct_rate: Rate = Field(0.15, description="its commission on a member's own sales")
+    discount: Rate = Field(0.0, description="its price advantage over ours")
+    quality: Probability = Field(0.5, description="how much buyers trust its goods, 0–1")
+    reach: Probability = Field(0.2, description="share of our repeat buyers it gets to tempt")
+    poach_prob: Probability = Field(
+        0.01, description="per member per day, chance it makes an offer"
+    )
+
+
 class Intervention(Section):
     """A policy change on a given day: dotted scenario keys and their new values."""
 
@@ -250,6 +265,7 @@ class Scenario(Section):
     churn: ChurnConfig = ChurnConfig()
     platform: PlatformConfig = PlatformConfig()
     brushing: BrushingConfig = BrushingConfig()
+    competitors: list[CompetitorConfig] = Field(default_factory=list)
     interventions: list[Intervention] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -16,6 +16,8 @@ SUMMARY_ROWS = (
     ("peak day of joining", "peak_join_day", "{:,}"),
     ("orders", "orders", "{:,}"),
     ("shares received", "exposures", "{:,}"),
+    ("members lost to competitors", "churned_to_competitors", "{:,}"),
+    ("multi-homing members at the end", "multi_homing_share", "{:.1%}"),
     ("Economics", None, None),
     ("GMV (RMB)", "gmv", "{:,.2f}"),
     ("refunded (RMB)", "refunded", "{:,.2f}"),
@@ -37,6 +39,10 @@ SUMMARY_ROWS = (
     ("retail customers per member (median)", "retail_customers_per_member", "{:,.1f}"),
     ("members who lost money", "loss_fraction", "{:.1%}"),
     ("refund rate", "refund_rate", "{:.1%}"),
+    ("refund concentration (Gini)", "refund_concentration", "{:.3f}"),
+    ("brushed order share", "brushed_order_share", "{:.2%}"),
+    ("brushed orders caught", "brushed_caught_share", "{:.1%}"),
+    ("members banned", "banned_members", "{:,}"),
 )
 
 

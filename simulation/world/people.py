@@ -30,6 +30,7 @@ class People:
         self.tier = np.zeros(n, dtype=np.int8)
         self.effort = np.zeros(n, dtype=np.float32)
         self.hype = np.zeros(n, dtype=np.float32)
+        self.multi_homing = np.zeros(n, dtype=bool)
         self.need = np.zeros(n, dtype=np.float32)
         self.join_cost = np.zeros(n, dtype=np.float32)
         self.income = np.zeros(n, dtype=np.int64)
