@@ -52,6 +52,8 @@ class SocialCommerceModel(mesa.Model):
         self.people.effort[:] = beta_with_mean(scenario.sharing.effort_mean, n, world)
         founders = world.choice(n, size=scenario.population.initial_members, replace=False)
         self.people.hype[:] = world.exponential(scenario.sharing.hype_mean, size=n)
+        self.people.platform_trust[:] = scenario.trust.baseline
+        self.people.circle_trust[:] = scenario.trust.baseline
         self.trust = TieTrust(self.graph, scenario.trust)
         self.ledger = Ledger(self.people.income, self.people.fees_paid)
         self.totals = RunTotals()
@@ -84,6 +86,7 @@ class SocialCommerceModel(mesa.Model):
         switched = np.concatenate([np.empty(0, np.int64), *(c.switched for c in self.competitors)])
         shares: Shares = self.members.share(day)
         met_trust = self.consumers.receive(shares, day)
+        self.members.sense_circle(shares, met_trust)
         share_orders = self.consumers.respond(shares, met_trust, day)
         pull = sum(competitor.pull() for competitor in self.competitors)
         repeat_orders = self.consumers.repurchase(day, pull)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from simulation import SocialCommerceModel, load_scenario
-from simulation.agents.consumers import Consumers
+from simulation.agents.consumers import Consumers, Shares
 from simulation.agents.members import Members
 from simulation.commission.orders import FAKE_BUYER, NO_REFUND
 from simulation.world.people import FORMER, MEMBER, People
@@ -200,3 +200,56 @@ def test_competitor_entry_moves_churn_and_multi_homing_in_the_baseline():
     assert days["orders_lost_to_competitors"].iloc[:119].sum() == 0
     assert days["orders_lost_to_competitors"].iloc[119:].sum() > 0
     assert busy["gmv"] < quiet["gmv"]
+
+
+def test_a_members_sense_of_its_circle_is_a_running_mean_of_trust_met():
+    people, members = brushing_world()
+    people.circle_trust[:3] = 0.5
+    shares = Shares(np.array([0, 0, 1]), np.array([5, 6, 7]), np.array([0, 1, 2]))
+    members.sense_circle(shares, np.array([0.2, 0.4, 0.9]))
+    assert people.circle_trust[:3] == pytest.approx([0.9 * 0.5 + 0.1 * 0.3, 0.54, 0.5])
+
+
+def test_worn_out_circles_and_wary_members_quit():
+    people, members = brushing_world(
+        churn={
+            "circle_trust_floor": 0.4,
+            "platform_trust_floor": 0.3,
+            "quit_prob": 1.0,
+            "reservation_income": 0.0,
+            "inactive_days": 0,
+        }
+    )
+    people.circle_trust[:3] = [0.5, 0.3, 0.5]
+    people.platform_trust[:3] = [0.5, 0.5, 0.2]
+    assert sorted(members.churn(day=5)) == [1, 2]
+
+
+def test_disappointed_buyers_leave_the_market():
+    config = scenario(
+        population={"size": 4, "initial_members": 0},
+        churn={"platform_trust_floor": 0.3},
+        trust={"bad_purchase_loss": 0.5, "good_purchase_gain": 0.1},
+    )
+    people = People(4)
+    people.platform_trust[:] = 0.5
+    graph = graph_from_pairs(4, [(0, 1), (2, 3)])
+    consumers = Consumers(people, TieTrust(graph, config.trust), config, Streams(0, config))
+    consumers._judge_platform(np.array([1]), np.array([2]))
+    assert people.platform_trust[[1, 2]] == pytest.approx([0.25, 0.55])
+    assert list(consumers.in_market(np.arange(4), day=0)) == [True, False, True, True]
+
+
+def test_churn_floors_act_in_the_baseline():
+    on = SocialCommerceModel(load_scenario(SCENARIOS / "baseline.toml"))
+    off = SocialCommerceModel(
+        load_scenario(
+            SCENARIOS / "baseline.toml",
+            {"churn.circle_trust_floor": 0.0, "churn.platform_trust_floor": 0.0},
+        )
+    )
+    on.run()
+    off.run()
+    days_on, days_off = (m.datacollector.get_model_vars_dataframe() for m in (on, off))
+    assert days_on["lapsed_consumers"].iloc[-1] > 0 == days_off["lapsed_consumers"].iloc[-1]
+    assert days_on["churned_members"].sum() > days_off["churned_members"].sum()

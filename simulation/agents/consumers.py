@@ -69,6 +69,7 @@ class Consumers:
         self.trust_config = scenario.trust
         self.purchase = purchase
         self.trust.configure(scenario.trust)
+        self.floor = scenario.churn.platform_trust_floor
         self.price = cents(purchase.price)
         self.member_price = cents(purchase.price * (1.0 - purchase.member_discount))
         self.cost_of_goods = cents(purchase.price * (1.0 - purchase.gross_margin))
@@ -105,7 +106,7 @@ class Consumers:
         proportion to p."""
         people = self.people
         cfg = self.purchase
-        open_ = people.next_due[shares.receiver] <= day
+        open_ = self.in_market(shares.receiver, day)
         sender, receiver = shares.sender[open_], shares.receiver[open_]
         tie, trust = shares.tie[open_], met_trust[open_]
         chance = np.minimum(
@@ -141,6 +142,7 @@ class Consumers:
         pull / (pull + trust); such a buyer is lost (it has no seller here any more)."""
         people = self.people
         due = np.flatnonzero(people.next_due == day)
+        due = due[people.platform_trust[due] >= self.floor]
         if pull > 0:
             trust = self._trust_in_last_seller(due, day)
             lost = self.draw(LOST, due) < pull / (pull + trust)
@@ -176,7 +178,7 @@ class Consumers:
     def buy_direct(self, buyers: np.ndarray, day: int) -> Orders:
         """Orders placed straight with the platform by people in the market."""
         people = self.people
-        buyers = buyers[(people.next_due[buyers] <= day) & (people.role[buyers] != MEMBER)]
+        buyers = buyers[self.in_market(buyers, day) & (people.role[buyers] != MEMBER)]
         seller = np.full(buyers.size, PLATFORM, dtype=np.int64)
         self._remember(buyers, seller, np.full(buyers.size, -1, dtype=np.int64), day)
         bad = self.draw(BAD_AFTER_DIRECT, buyers) < self.purchase.bad_experience_prob
@@ -188,6 +190,13 @@ class Consumers:
         buyers = members[self.draw(SELF_PURCHASE, members) < chance]
         bad = self.draw(BAD_AFTER_SELF, buyers) < self.purchase.bad_experience_prob
         return self._orders(buyers, buyers, self.member_price, bad, day, REFUND_AFTER_SELF)
+
+    def in_market(self, people_ids: np.ndarray, day: int) -> np.ndarray:
+        """Who needs the product again and still trusts the platform enough to buy."""
+        people = self.people
+        return (people.next_due[people_ids] <= day) & (
+            people.platform_trust[people_ids] >= self.floor
+        )
 
     def disappointment(self, seller: np.ndarray) -> np.ndarray:
         """Chance an order disappoints: the product's base rate, raised by the seller's
@@ -210,6 +219,12 @@ class Consumers:
         people.last_tie[buyer] = tie
         people.last_order_day[buyer] = day
 
+    def _judge_platform(self, disappointed: np.ndarray, pleased: np.ndarray) -> None:
+        """Buyers' trust in the platform moves with each order, as trust in a seller does."""
+        cfg, trust = self.trust_config, self.people.platform_trust
+        trust[disappointed] *= 1.0 - cfg.bad_purchase_loss
+        trust[pleased] += cfg.good_purchase_gain * (1.0 - trust[pleased])
+
     def _orders(
         self,
         seller: np.ndarray,
@@ -221,6 +236,7 @@ class Consumers:
     ) -> Orders:
         """Orders at `price`; a bad one is returned refund_days later with chance refund_prob."""
         returned = bad & (self.draw(refund_slot, buyer) < self.purchase.refund_prob)
+        self._judge_platform(buyer[bad], buyer[~bad])
         return Orders(
             seller=seller,
             buyer=buyer,

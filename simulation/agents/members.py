@@ -12,6 +12,7 @@ from simulation.agents.consumers import Shares
 from simulation.agents.events import (
     binomial_from_uniform,
     consecutive,
+    grouped,
     pick_one,
     poisson_from_uniform,
     spread,
@@ -208,16 +209,32 @@ class Members:
         sales = self.people.sales[sellers]
         self.people.tier[sellers] = np.searchsorted(self.tier_sales, sales, side="right") - 1
 
+    def sense_circle(self, shares: Shares, met_trust: np.ndarray) -> None:
+        """Each sharer's sense of its circle: a running mean (weight 0.1 a day) of the
+        trust its shares met."""
+        order, starts, counts = grouped(shares.sender)
+        if starts.size == 0:
+            return
+        senders = shares.sender[order][starts]
+        today = np.add.reduceat(met_trust[order], starts) / counts
+        circle = self.people.circle_trust
+        circle[senders] = 0.9 * circle[senders] + 0.1 * today
+
     def churn(self, day: int) -> np.ndarray:
-        """Members quit when their running net income stays below the reservation value
-        (with a daily chance) or when they have been inactive too long. Returns leavers."""
+        """Members quit, with a daily chance, when their running net income stays below
+        the reservation value, when the trust their shares meet has fallen below its
+        floor (a fatigued circle), or when their own trust in the platform has; and for
+        sure when inactive too long. Returns leavers."""
         people = self.people
         cfg = self.scenario.churn
         members = people.members
         tenure = day - people.joined_day[members]
         net_rate = people.net_income(members) / 100.0 / np.maximum(tenure, 1)
         poor = (tenure >= cfg.grace_days) & (net_rate < cfg.reservation_income)
-        leave = poor & (self.streams.draw("churn", 0, members) < cfg.quit_prob)
+        weary = people.circle_trust[members] < cfg.circle_trust_floor
+        wary = people.platform_trust[members] < cfg.platform_trust_floor
+        unhappy = poor | weary | wary
+        leave = unhappy & (self.streams.draw("churn", 0, members) < cfg.quit_prob)
         if cfg.inactive_days > 0:
             last = np.maximum(people.joined_day[members], people.last_active_day[members])
             leave |= day - last >= cfg.inactive_days

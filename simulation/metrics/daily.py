@@ -42,6 +42,8 @@ GROWTH_COLUMNS = (
     "churn_to_competitors",
     "multi_homing_share",
     "orders_lost_to_competitors",
+    "mean_platform_trust",
+    "lapsed_consumers",
 )
 COMPLIANCE_COLUMNS = (
     "recruitment_reward_share",
@@ -111,6 +113,8 @@ def day_metrics(model: SocialCommerceModel, events: DayEvents) -> dict[str, Any]
             int(np.count_nonzero(people.multi_homing & (people.role == MEMBER))), members
         ),
         "orders_lost_to_competitors": model.consumers.lost_today,
+        "mean_platform_trust": float(people.platform_trust.mean()),
+        "lapsed_consumers": int(np.count_nonzero(people.platform_trust < model.consumers.floor)),
     }
     return growth | compliance_indicators(model)
 

@@ -197,6 +197,12 @@ class ChurnConfig(Section):
     switching_cost: Money = Field(
         200.0, description="RMB a member weighs against moving to a competitor"
     )
+    circle_trust_floor: Probability = Field(
+        0.0, description="members may quit when the trust their shares meet falls below; 0 = off"
+    )
+    platform_trust_floor: Probability = Field(
+        0.0, description="people stop buying (members may quit) below this trust in the platform"
+    )
 
 
 class PlatformConfig(Section):

@@ -31,6 +31,8 @@ class People:
         self.effort = np.zeros(n, dtype=np.float32)
         self.hype = np.zeros(n, dtype=np.float32)
         self.multi_homing = np.zeros(n, dtype=bool)
+        self.platform_trust = np.zeros(n, dtype=np.float32)
+        self.circle_trust = np.zeros(n, dtype=np.float32)
         self.need = np.zeros(n, dtype=np.float32)
         self.join_cost = np.zeros(n, dtype=np.float32)
         self.income = np.zeros(n, dtype=np.int64)
