@@ -253,3 +253,35 @@ def test_churn_floors_act_in_the_baseline():
     days_on, days_off = (m.datacollector.get_model_vars_dataframe() for m in (on, off))
     assert days_on["lapsed_consumers"].iloc[-1] > 0 == days_off["lapsed_consumers"].iloc[-1]
     assert days_on["churned_members"].sum() > days_off["churned_members"].sum()
+
+
+def test_training_lifts_skill_with_diminishing_returns_and_costs_the_platform():
+    config = scenario(
+        population={"size": 4, "initial_members": 0},
+        platform={"training_effect": 0.5, "training_halfway": 50.0},
+    )
+    people = People(4)
+    people.trained[:3] = [0, 50_00, 150_00]
+    graph = graph_from_pairs(4, [(0, 1), (2, 3)])
+    consumers = Consumers(people, TieTrust(graph, config.trust), config, Streams(0, config))
+    assert consumers.skill(np.arange(3)) == pytest.approx([1.0, 1.25, 1.375])
+
+
+def test_training_acts_in_the_baseline():
+    trained = SocialCommerceModel(
+        load_scenario(SCENARIOS / "baseline.toml", {"platform.training_budget": 0.3})
+    )
+    untrained = SocialCommerceModel(
+        load_scenario(SCENARIOS / "baseline.toml", {"platform.training_budget": 0.0})
+    )
+    trained.run()
+    untrained.run()
+    spent = [b.training for b in trained.ledger.books]
+    assert all(cents > 0 and cents % 30 == 0 for cents in spent)
+    late = slice(150, None)
+    conversion = [
+        m.datacollector.get_model_vars_dataframe()["conversion_rate"].iloc[late].mean()
+        for m in (trained, untrained)
+    ]
+    assert conversion[0] > 1.05 * conversion[1]
+    assert untrained.summary()["training_spend"] == 0 and trained.summary()["training_spend"] > 0

@@ -70,6 +70,8 @@ class Consumers:
         self.purchase = purchase
         self.trust.configure(scenario.trust)
         self.floor = scenario.churn.platform_trust_floor
+        self.training_effect = scenario.platform.training_effect
+        self.training_halfway = scenario.platform.training_halfway
         self.price = cents(purchase.price)
         self.member_price = cents(purchase.price * (1.0 - purchase.member_discount))
         self.cost_of_goods = cents(purchase.price * (1.0 - purchase.gross_margin))
@@ -111,6 +113,7 @@ class Consumers:
         tie, trust = shares.tie[open_], met_trust[open_]
         chance = np.minimum(
             cfg.conversion
+            * self.skill(sender)
             * (1.0 + people.hype[sender])
             * trust
             * people.need[receiver]
@@ -190,6 +193,12 @@ class Consumers:
         buyers = members[self.draw(SELF_PURCHASE, members) < chance]
         bad = self.draw(BAD_AFTER_SELF, buyers) < self.purchase.bad_experience_prob
         return self._orders(buyers, buyers, self.member_price, bad, day, REFUND_AFTER_SELF)
+
+    def skill(self, members: np.ndarray) -> np.ndarray:
+        """Conversion multiplier from training, with diminishing returns:
+        1 + effect · T / (T + halfway), T the RMB of training a member has had."""
+        trained = self.people.trained[members] / 100.0
+        return 1.0 + self.training_effect * trained / (trained + self.training_halfway)
 
     def in_market(self, people_ids: np.ndarray, day: int) -> np.ndarray:
         """Who needs the product again and still trusts the platform enough to buy."""

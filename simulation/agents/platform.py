@@ -49,6 +49,15 @@ class Platform(mesa.Agent):
         model.orders_today.append(model.consumers.buy_direct(shoppers, day))
         if self.config.target_payout_ratio > 0 and day > 1:
             self.steer_payouts(day)
+        self.train(people.members)
+
+    def train(self, members: np.ndarray) -> None:
+        """Spend the day's training budget on every member; it is a cost to the platform."""
+        budget = round(self.config.training_budget * 100)
+        if budget == 0 or members.size == 0:
+            return
+        self.model.people.trained[members] += budget
+        self.model.ledger.post_training(budget * int(members.size))
 
     def steer_payouts(self, day: int) -> None:
         """Every feedback_days, move every direct rate one step toward the target payout

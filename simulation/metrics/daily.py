@@ -44,6 +44,7 @@ GROWTH_COLUMNS = (
     "orders_lost_to_competitors",
     "mean_platform_trust",
     "lapsed_consumers",
+    "training_spend",
 )
 COMPLIANCE_COLUMNS = (
     "recruitment_reward_share",
@@ -115,6 +116,7 @@ def day_metrics(model: SocialCommerceModel, events: DayEvents) -> dict[str, Any]
         "orders_lost_to_competitors": model.consumers.lost_today,
         "mean_platform_trust": float(people.platform_trust.mean()),
         "lapsed_consumers": int(np.count_nonzero(people.platform_trust < model.consumers.floor)),
+        "training_spend": book.training / 100,
     }
     return growth | compliance_indicators(model)
 

@@ -39,6 +39,7 @@ def run_summary(model: SocialCommerceModel) -> dict[str, Any]:
         "refunded": totals.refunds / 100,
         "commissions_paid": totals.payouts / 100,
         "fee_revenue": totals.fees / 100,
+        "training_spend": totals.training / 100,
         "platform_margin": totals.margin / 100,
         "median_net_income": c.median_or_zero(people.net_income(ever)) / 100,
         "income_gini": c.gini(np.maximum(people.income[ever], 0)),

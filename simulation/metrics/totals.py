@@ -19,6 +19,7 @@ class RunTotals:
     payouts: int = 0
     recruiting: int = 0
     cost_of_goods: int = 0
+    training: int = 0
     member_bought: int = 0
     orders: int = 0
     refunded_orders: int = 0
@@ -43,6 +44,7 @@ class RunTotals:
         self.payouts += book.payouts
         self.recruiting += book.recruiting
         self.cost_of_goods += book.cost_of_goods
+        self.training += book.training
         self.member_bought += int(orders.amount[orders.buyer_is_member].sum())
         self.orders += orders.size
         self.refunded_orders += refund.orders
@@ -54,4 +56,5 @@ class RunTotals:
 
     @property
     def margin(self) -> int:
-        return self.sales - self.refunds + self.fees - self.payouts - self.cost_of_goods
+        spent = self.payouts + self.cost_of_goods + self.training
+        return self.sales - self.refunds + self.fees - spent

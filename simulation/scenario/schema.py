@@ -217,6 +217,15 @@ class PlatformConfig(Section):
     )
     feedback_days: int = Field(7, ge=1, description="days between direct-rate adjustments")
     feedback_step: Rate = Field(0.005, description="change of every direct rate per adjustment")
+    training_budget: Money = Field(
+        0.0, description="RMB a day the platform spends on training and support per member"
+    )
+    training_effect: float = Field(
+        0.5, ge=0.0, description="the most training can lift a member's conversion (×(1 + this))"
+    )
+    training_halfway: Money = Field(
+        50.0, gt=0.0, description="RMB of training a member needs for half the full lift"
+    )
     audit_rate: Probability = Field(0.05, description="share of orders the platform audits")
     detection_power: Probability = Field(0.5, description="chance an audit spots a fake order")
     ban_prob: Probability = Field(0.5, description="chance a caught brusher is banned")

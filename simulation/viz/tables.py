@@ -23,6 +23,7 @@ SUMMARY_ROWS = (
     ("refunded (RMB)", "refunded", "{:,.2f}"),
     ("commissions paid (RMB)", "commissions_paid", "{:,.2f}"),
     ("entry fees (RMB)", "fee_revenue", "{:,.2f}"),
+    ("training spend (RMB)", "training_spend", "{:,.2f}"),
     ("platform margin (RMB)", "platform_margin", "{:,.2f}"),
     ("payout ratio", "payout_ratio", "{:.1%}"),
     ("median member net income (RMB)", "median_net_income", "{:,.2f}"),

@@ -1,7 +1,8 @@
 """The ledger: every money flow of a day, in integer cents, checked to balance.
 
 Cash in (sales less refunds, plus entry fees) equals member payouts (net of
-clawbacks) plus cost of goods plus the platform's margin, every day; each payout
+clawbacks) plus cost of goods plus training spending plus the platform's margin,
+every day; each payout
 and clawback lands in exactly one member's wallet, each fee leaves one member's.
 """
 
@@ -23,6 +24,7 @@ class DayBook:
     refunds: int = 0
     fees: int = 0
     cost_of_goods: int = 0
+    training: int = 0
     direct: int = 0
     override: int = 0
     differential: int = 0
@@ -38,12 +40,13 @@ class DayBook:
     @property
     def margin(self) -> int:
         """What the platform keeps: cash in less payouts and cost of goods."""
-        return self.sales - self.refunds + self.fees - self.payouts - self.cost_of_goods
+        spent = self.payouts + self.cost_of_goods + self.training
+        return self.sales - self.refunds + self.fees - spent
 
     def imbalance(self) -> int:
         """Cents by which the accounts disagree (0 when the books balance)."""
         cash_in = self.sales - self.refunds + self.fees
-        cash_out = self.payouts + self.cost_of_goods + self.margin
+        cash_out = self.payouts + self.cost_of_goods + self.training + self.margin
         wallets = abs(self.wallets_credited - self.payouts)
         fees = abs(self.fees_debited - self.fees)
         return abs(cash_in - cash_out) + wallets + fees
@@ -71,6 +74,10 @@ class Ledger:
     def post_sales(self, sales: int, cost_of_goods: int) -> None:
         self.today.sales += sales
         self.today.cost_of_goods += cost_of_goods
+
+    def post_training(self, cents: int) -> None:
+        """The platform's spending on training and supporting members."""
+        self.today.training += cents
 
     def post_fees(self, payers: np.ndarray, fee: int) -> None:
         """Each payer pays `fee` cents to the platform."""

@@ -39,6 +39,7 @@ class People:
         self.fees_paid = np.zeros(n, dtype=np.int64)
         self.package_received = np.zeros(n, dtype=np.int64)
         self.brush_cost = np.zeros(n, dtype=np.int64)
+        self.trained = np.zeros(n, dtype=np.int64)
         self.refunds = np.zeros(n, dtype=np.int32)
         self.sales = np.zeros(n, dtype=np.int64)
         self.sales_at_period_start = np.zeros(n, dtype=np.int64)
