@@ -12,6 +12,7 @@ from typing import Any
 import mesa
 import numpy as np
 
+from simulation.agents.catalogue import Catalogue
 from simulation.agents.competitors import Competitor
 from simulation.agents.consumers import Consumers, Shares
 from simulation.agents.events import beta_with_mean
@@ -22,8 +23,9 @@ from simulation.metrics.daily import COLUMNS, DayEvents, day_metrics
 from simulation.metrics.summary import run_summary
 from simulation.metrics.totals import RunTotals
 from simulation.scenario.loading import intervention_changes, with_overrides
-from simulation.scenario.schema import Scenario
+from simulation.scenario.schema import PurchaseConfig, Scenario
 from simulation.world.generators import build_graph
+from simulation.world.graph import ContactGraph
 from simulation.world.ledger import Ledger
 from simulation.world.people import People
 from simulation.world.streams import Streams
@@ -46,8 +48,9 @@ class SocialCommerceModel(mesa.Model):
         n = scenario.population.size
         world = self.streams.world
         self.graph = build_graph(scenario.graph, n, world)
-        self.people = People(n)
-        self.people.need[:] = beta_with_mean(scenario.purchase.need_mean, n, world)
+        catalogue = Catalogue.from_scenario(scenario)
+        self.people = People(n, catalogue.size)
+        self.people.need[:] = shared_tastes(self.graph, scenario.purchase, catalogue.size, world)
         self.people.join_cost[:] = world.exponential(scenario.recruitment.effort_cost, size=n)
         self.people.effort[:] = beta_with_mean(scenario.sharing.effort_mean, n, world)
         founders = world.choice(n, size=scenario.population.initial_members, replace=False)
@@ -91,7 +94,7 @@ class SocialCommerceModel(mesa.Model):
         pull = sum(competitor.pull() for competitor in self.competitors)
         repeat_orders = self.consumers.repurchase(day, pull)
         own_orders = self.consumers.self_purchase(self.people.members, day)
-        fake_orders = self.members.brush(day, self.consumers.price, self.consumers.cost_of_goods)
+        fake_orders = self.members.brush(day, self.consumers.catalogue)
         self.orders_today += [share_orders, repeat_orders, own_orders, fake_orders]
         self.platform.enrol(*self.members.recruit(day))
         orders = Orders.concat(self.orders_today)
@@ -151,6 +154,20 @@ class SocialCommerceModel(mesa.Model):
         np.add.at(self.people.sales, sellers, orders.amount[sold])
         self.people.last_active_day[sellers] = day
         self.members.promote(np.unique(sellers))
+
+
+def shared_tastes(
+    graph: ContactGraph, purchase: PurchaseConfig, products: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Needs per person and product: own draws (Beta with mean need_mean), blended with
+    the contacts' mean by taste_homophily, so circles share tastes."""
+    own = np.column_stack(
+        [beta_with_mean(purchase.need_mean, graph.n, rng) for _ in range(products)]
+    )
+    if purchase.taste_homophily == 0:
+        return own
+    blend = purchase.taste_homophily
+    return (1 - blend) * own + blend * graph.mean_over_contacts(own)
 
 
 def _reporter(name: str) -> Callable[[SocialCommerceModel], float]:

@@ -273,7 +273,7 @@ def test_a_gift_package_counts_in_the_benefit_of_joining():
         "recruitment": {"horizon_days": 0.0},
     }
     _, _, people, _, members, _ = world(STAR, 5, **sections)
-    people.need[[0, 1]] = [1.0, 0.5]
+    people.need[[0, 1]] = [[1.0], [0.5]]
     assert members.expected_benefit(np.array([0, 1]), 0.0) == pytest.approx([400.0, 200.0])
 
 

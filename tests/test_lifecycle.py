@@ -15,13 +15,12 @@ from simulation.world.streams import Streams
 from simulation.world.trust import TieTrust
 from tests.conftest import SCENARIOS, graph_from_pairs, scenario
 
-PRICE, COST = 10000, 6500
-
 
 def brushing_world(**sections) -> tuple[People, Members]:
     config = scenario(
         population={"size": 10, "initial_members": 0},
         commission={"tier_sales": [0.0, 1000.0], "direct_rate": [0.10, 0.30]},
+        purchase={"price": 100.0, "gross_margin": 0.35},
         brushing={
             "max_orders_per_day": 3,
             "cost_share": 0.15,
@@ -39,7 +38,7 @@ def brushing_world(**sections) -> tuple[People, Members]:
 def test_members_near_a_tier_threshold_brush_the_orders_they_need():
     people, members = brushing_world(platform={"audit_rate": 0.0})
     people.sales[[0, 1, 2]] = [800_00, 0, 990_00]
-    orders = members.brush(day=10, price=PRICE, cost_of_goods=COST)
+    orders = members.brush(day=10, catalogue=members.catalogue)
     # member 0: 2 orders reach the tier; gain per order 10 + 0.2·80·100/2 − 15 > 0.
     # member 1: 10 orders away (more than 3·2): volume alone pays 10 − 15 < 0.
     # member 2: one order away.
@@ -53,7 +52,7 @@ def test_volume_brushing_pays_when_the_rate_beats_the_cost():
     people, members = brushing_world(platform={"audit_rate": 0.0})
     people.sales[1] = 2000_00
     people.tier[1] = 1
-    orders = members.brush(day=10, price=PRICE, cost_of_goods=COST)
+    orders = members.brush(day=10, catalogue=members.catalogue)
     assert list(orders.seller) == [1, 1, 1]
 
 
@@ -63,7 +62,7 @@ def test_a_stiff_audit_deters_brushing():
     )
     people.sales[[0, 2]] = [800_00, 990_00]
     people.income[[0, 2]] = 5000_00
-    assert members.brush(day=10, price=PRICE, cost_of_goods=COST).size == 0
+    assert members.brush(day=10, catalogue=members.catalogue).size == 0
 
 
 def test_caught_brushers_are_banned_and_their_fakes_voided():
@@ -71,7 +70,7 @@ def test_caught_brushers_are_banned_and_their_fakes_voided():
         platform={"audit_rate": 1.0, "detection_power": 1.0, "ban_prob": 1.0}
     )
     people.sales[2] = 990_00
-    orders = members.brush(day=10, price=PRICE, cost_of_goods=COST)
+    orders = members.brush(day=10, catalogue=members.catalogue)
     assert list(orders.refund_day) == [11]
     banned = members.ban(orders.seller, day=10)
     assert list(banned) == [2] and people.role[2] == FORMER
@@ -108,7 +107,8 @@ def test_disappointment_rises_with_the_sellers_hype():
     people.hype[[0, 1]] = [0.0, 4.0]
     graph = graph_from_pairs(4, [(0, 2), (1, 3)])
     consumers = Consumers(people, TieTrust(graph, config.trust), config, Streams(0, config))
-    assert consumers.disappointment(np.array([0, 1, -1])) == pytest.approx([0.1, 0.5, 0.1])
+    product = np.zeros(3, dtype=np.int64)
+    assert consumers.disappointment(np.array([0, 1, -1]), product) == pytest.approx([0.1, 0.5, 0.1])
 
 
 def test_refund_concentration_is_the_gini_of_refunds_across_sellers():
@@ -285,3 +285,68 @@ def test_training_acts_in_the_baseline():
     ]
     assert conversion[0] > 1.05 * conversion[1]
     assert untrained.summary()["training_spend"] == 0 and trained.summary()["training_spend"] > 0
+
+
+def test_products_inherit_what_they_leave_out_from_purchase():
+    from simulation.agents.catalogue import Catalogue
+
+    config = scenario(
+        purchase={
+            "price": 100.0,
+            "gross_margin": 0.4,
+            "bad_experience_prob": 0.05,
+            "repurchase_days": 30,
+            "member_discount": 0.1,
+        },
+        products=[
+            {"name": "tea", "price": 50.0, "quality": 0.9},
+            {"name": "rice", "repurchase_days": 7, "shareability": 2.0},
+        ],
+    )
+    goods = Catalogue.from_scenario(config)
+    assert list(goods.price) == [5000, 10000]
+    assert list(goods.member_price) == [4500, 9000]
+    assert list(goods.cost_of_goods) == [3000, 6000]
+    assert goods.bad_experience == pytest.approx([0.1, 0.05])
+    assert list(goods.cycle) == [30, 7] and list(goods.shareability) == [1.0, 2.0]
+    assert Catalogue.from_scenario(scenario()).size == 1
+
+
+CATALOGUE = [{"name": f"category {k}", "price": 60.0 + 20 * k, "quality": 0.95} for k in range(6)]
+
+
+def test_matched_targeting_converts_better_than_random():
+    def conversion(targeting):
+        model = SocialCommerceModel(
+            load_scenario(
+                SCENARIOS / "baseline.toml",
+                {
+                    "sharing.targeting": targeting,
+                    "products": CATALOGUE,
+                    "run.steps": 150,
+                },
+            )
+        )
+        model.run()
+        days = model.datacollector.get_model_vars_dataframe()
+        return days["conversion_rate"].iloc[30:].mean()
+
+    assert conversion("matched") > 1.15 * conversion("random")
+
+
+def test_tastes_are_shared_within_circles():
+    config = {"products": CATALOGUE, "graph.kind": "circles", "population.size": 4000}
+    mixed = SocialCommerceModel(
+        load_scenario(SCENARIOS / "baseline.toml", config | {"purchase.taste_homophily": 0.0})
+    )
+    shared = SocialCommerceModel(
+        load_scenario(SCENARIOS / "baseline.toml", config | {"purchase.taste_homophily": 0.8})
+    )
+
+    def neighbour_correlation(model):
+        graph, need = model.graph, model.people.need[:, 0]
+        src = np.repeat(np.arange(graph.n), graph.degree)
+        return np.corrcoef(need[src], need[graph.indices])[0, 1]
+
+    assert abs(neighbour_correlation(mixed)) < 0.05
+    assert neighbour_correlation(shared) > 0.3

@@ -97,8 +97,17 @@ def test_hash_ignores_seed_and_name_but_not_parameters():
     assert scenario_hash(base) != scenario_hash(changed)
 
 
-def test_resolved_scenario_round_trips(tmp_path):
-    scenario = load_scenario(SCENARIOS / "validation" / "bass.toml")
+@pytest.mark.parametrize(
+    "name",
+    [
+        "validation/bass.toml",
+        "studies/vertical_specialisation.toml",
+        "studies/crackdown.toml",
+        "studies/competitor_entry.toml",
+    ],
+)
+def test_resolved_scenario_round_trips(tmp_path, name):
+    scenario = load_scenario(SCENARIOS / name)
     again = load_scenario(write(tmp_path, "resolved.toml", scenario_toml(scenario)))
     assert again.model_dump() == scenario.model_dump()
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulation.agents.events import cents, grouped
+from simulation.agents.catalogue import Catalogue
+from simulation.agents.events import grouped
 from simulation.commission.orders import NO_REFUND, PLATFORM, Orders
 from simulation.scenario.schema import Scenario
 from simulation.world.people import MEMBER, People
@@ -36,11 +37,16 @@ from simulation.world.trust import TieTrust
 
 @dataclass
 class Shares:
-    """The day's shares: who sent, who received, over which tie."""
+    """The day's shares: who sent which product to whom, over which tie."""
 
     sender: np.ndarray
     receiver: np.ndarray
     tie: np.ndarray
+    product: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.product is None:
+            self.product = np.zeros(self.sender.shape, dtype=np.int64)
 
     @property
     def size(self) -> int:
@@ -72,10 +78,7 @@ class Consumers:
         self.floor = scenario.churn.platform_trust_floor
         self.training_effect = scenario.platform.training_effect
         self.training_halfway = scenario.platform.training_halfway
-        self.price = cents(purchase.price)
-        self.member_price = cents(purchase.price * (1.0 - purchase.member_discount))
-        self.cost_of_goods = cents(purchase.price * (1.0 - purchase.gross_margin))
-        self.price_factor = (purchase.market_price / purchase.price) ** purchase.price_elasticity
+        self.catalogue = Catalogue.from_scenario(scenario)
 
     def draw(self, slot: int, people: np.ndarray) -> np.ndarray:
         """Today's own uniform draw of each of `people` for one purchase decision."""
@@ -108,16 +111,18 @@ class Consumers:
         proportion to p."""
         people = self.people
         cfg = self.purchase
+        goods = self.catalogue
         open_ = self.in_market(shares.receiver, day)
         sender, receiver = shares.sender[open_], shares.receiver[open_]
-        tie, trust = shares.tie[open_], met_trust[open_]
+        tie, trust, product = shares.tie[open_], met_trust[open_], shares.product[open_]
         chance = np.minimum(
             cfg.conversion
             * self.skill(sender)
             * (1.0 + people.hype[sender])
             * trust
-            * people.need[receiver]
-            * self.price_factor
+            * people.need[receiver, product]
+            * goods.shareability[product]
+            * goods.price_factor[product]
             * np.exp(-cfg.fatigue_sensitivity * people.fatigue[receiver]),
             1.0,
         )
@@ -133,10 +138,11 @@ class Consumers:
         pick = np.searchsorted(weight, before + self.draw(CHOOSE, buyer) * total, side="right")
         pick = np.minimum(pick, starts + counts - 1)[buys]
         seller, buyer, tie = sender[order][pick], buyer[buys], tie[order][pick]
-        self._remember(buyer, seller, tie, day)
-        bad = self.draw(BAD_AFTER_SHARE, buyer) < self.disappointment(seller)
+        product = product[order][pick]
+        self._remember(buyer, seller, tie, product, day)
+        bad = self.draw(BAD_AFTER_SHARE, buyer) < self.disappointment(seller, product)
         self.experience(tie, day, bad)
-        return self._orders(seller, buyer, self.price, bad, day, REFUND_AFTER_SHARE)
+        return self._orders(seller, buyer, product, goods.price, bad, day, REFUND_AFTER_SHARE)
 
     def repurchase(self, day: int, pull: float = 0.0) -> Orders:
         """Past buyers at the end of their cycle reorder from their last seller (or the
@@ -150,7 +156,7 @@ class Consumers:
             trust = self._trust_in_last_seller(due, day)
             lost = self.draw(LOST, due) < pull / (pull + trust)
             gone = due[lost]
-            people.next_due[gone] = day + self.purchase.repurchase_days
+            people.next_due[gone] = day + self.catalogue.cycle[people.last_product[gone]]
             people.last_seller[gone] = PLATFORM
             people.last_tie[gone] = -1
             self.lost_today = int(gone.size)
@@ -163,11 +169,13 @@ class Consumers:
         buys = self.draw(REPURCHASE, due) < self.purchase.repurchase_prob * trust
         seller = np.where(via_member, seller, PLATFORM)[buys]
         buyer, tie = due[buys], people.last_tie[due[buys]]
+        product = people.last_product[buyer]
         via_member = seller != PLATFORM
-        self._remember(buyer, seller, np.where(via_member, tie, -1), day)
-        bad = self.draw(BAD_AFTER_REPURCHASE, buyer) < self.disappointment(seller)
+        self._remember(buyer, seller, np.where(via_member, tie, -1), product, day)
+        bad = self.draw(BAD_AFTER_REPURCHASE, buyer) < self.disappointment(seller, product)
         self.experience(tie[via_member], day, bad[via_member])
-        return self._orders(seller, buyer, self.price, bad, day, REFUND_AFTER_REPURCHASE)
+        price = self.catalogue.price
+        return self._orders(seller, buyer, product, price, bad, day, REFUND_AFTER_REPURCHASE)
 
     def _trust_in_last_seller(self, buyers: np.ndarray, day: int) -> np.ndarray:
         """Each buyer's trust in its last seller if still a member, else the baseline."""
@@ -183,16 +191,27 @@ class Consumers:
         people = self.people
         buyers = buyers[self.in_market(buyers, day) & (people.role[buyers] != MEMBER)]
         seller = np.full(buyers.size, PLATFORM, dtype=np.int64)
-        self._remember(buyers, seller, np.full(buyers.size, -1, dtype=np.int64), day)
-        bad = self.draw(BAD_AFTER_DIRECT, buyers) < self.purchase.bad_experience_prob
-        return self._orders(seller, buyers, self.price, bad, day, REFUND_AFTER_DIRECT)
+        product = self.favourite(buyers)
+        self._remember(buyers, seller, np.full(buyers.size, -1, dtype=np.int64), product, day)
+        bad = self.draw(BAD_AFTER_DIRECT, buyers) < self.disappointment(seller, product)
+        price = self.catalogue.price
+        return self._orders(seller, buyers, product, price, bad, day, REFUND_AFTER_DIRECT)
 
     def self_purchase(self, members: np.ndarray, day: int) -> Orders:
-        """Members buy for themselves at the member discount, with chance prob × need."""
-        chance = self.purchase.self_purchase_prob * self.people.need[members]
-        buyers = members[self.draw(SELF_PURCHASE, members) < chance]
-        bad = self.draw(BAD_AFTER_SELF, buyers) < self.purchase.bad_experience_prob
-        return self._orders(buyers, buyers, self.member_price, bad, day, REFUND_AFTER_SELF)
+        """Members buy what they need most for themselves, at the member discount, with
+        chance prob × that need."""
+        product = self.favourite(members)
+        chance = self.purchase.self_purchase_prob * self.people.need[members, product]
+        mine = self.draw(SELF_PURCHASE, members) < chance
+        buyers, product = members[mine], product[mine]
+        seller = np.full(buyers.size, PLATFORM)
+        bad = self.draw(BAD_AFTER_SELF, buyers) < self.disappointment(seller, product)
+        price = self.catalogue.member_price
+        return self._orders(buyers, buyers, product, price, bad, day, REFUND_AFTER_SELF)
+
+    def favourite(self, people_ids: np.ndarray) -> np.ndarray:
+        """The product each person needs most."""
+        return np.argmax(self.people.need[people_ids], axis=1)
 
     def skill(self, members: np.ndarray) -> np.ndarray:
         """Conversion multiplier from training, with diminishing returns:
@@ -207,12 +226,12 @@ class Consumers:
             people.platform_trust[people_ids] >= self.floor
         )
 
-    def disappointment(self, seller: np.ndarray) -> np.ndarray:
-        """Chance an order disappoints: the product's base rate, raised by the seller's
-        hype (the gap between what was claimed and what arrives); platform sales carry
-        no hype."""
+    def disappointment(self, seller: np.ndarray, product: np.ndarray) -> np.ndarray:
+        """Chance an order disappoints: the product's rate, raised by the seller's hype
+        (the gap between what was claimed and what arrives); platform sales and
+        self-purchases carry no hype."""
         hype = np.where(seller >= 0, self.people.hype[np.maximum(seller, 0)], 0.0)
-        return np.minimum(self.purchase.bad_experience_prob * (1.0 + hype), 1.0)
+        return np.minimum(self.catalogue.bad_experience[product] * (1.0 + hype), 1.0)
 
     def experience(self, ties: np.ndarray, day: int, bad: np.ndarray) -> None:
         """After buying over distinct ties: a bad experience cuts trust in the seller,
@@ -221,9 +240,12 @@ class Consumers:
         self.trust.scale(ties[bad], np.full(int(bad.sum()), 1.0 - cfg.bad_purchase_loss), day)
         self.trust.raise_toward_one(ties[~bad], cfg.good_purchase_gain, day)
 
-    def _remember(self, buyer: np.ndarray, seller: np.ndarray, tie: np.ndarray, day: int) -> None:
+    def _remember(
+        self, buyer: np.ndarray, seller: np.ndarray, tie: np.ndarray, product: np.ndarray, day: int
+    ) -> None:
         people = self.people
-        people.next_due[buyer] = day + self.purchase.repurchase_days
+        people.next_due[buyer] = day + self.catalogue.cycle[product]
+        people.last_product[buyer] = product
         people.last_seller[buyer] = seller
         people.last_tie[buyer] = tie
         people.last_order_day[buyer] = day
@@ -238,19 +260,21 @@ class Consumers:
         self,
         seller: np.ndarray,
         buyer: np.ndarray,
-        price: int,
+        product: np.ndarray,
+        prices: np.ndarray,
         bad: np.ndarray,
         day: int,
         refund_slot: int,
     ) -> Orders:
-        """Orders at `price`; a bad one is returned refund_days later with chance refund_prob."""
+        """Orders of `product` at `prices[product]`; a bad one is returned refund_days later
+        with chance refund_prob."""
         returned = bad & (self.draw(refund_slot, buyer) < self.purchase.refund_prob)
         self._judge_platform(buyer[bad], buyer[~bad])
         return Orders(
             seller=seller,
             buyer=buyer,
-            amount=np.full(buyer.size, price, dtype=np.int64),
-            cost_of_goods=np.full(buyer.size, self.cost_of_goods),
+            amount=prices[product],
+            cost_of_goods=self.catalogue.cost_of_goods[product],
             buyer_is_member=self.people.role[buyer] == MEMBER,
             refund_day=np.where(returned, day + self.purchase.refund_days, NO_REFUND),
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulation.agents.catalogue import Catalogue
 from simulation.agents.consumers import Shares
 from simulation.agents.events import (
     binomial_from_uniform,
@@ -47,8 +48,9 @@ class Members:
         self.scenario = scenario
         self.tier_sales = np.round(np.asarray(scenario.commission.tier_sales) * 100)
         purchase = scenario.purchase
+        self.catalogue = Catalogue.from_scenario(scenario)
         self.discount_value = (
-            purchase.member_discount * purchase.price * purchase.self_purchase_prob
+            purchase.member_discount * self.catalogue.mean_price * purchase.self_purchase_prob
         )
         self.package_value = scenario.commission.package_cost / max(
             1.0 - purchase.gross_margin, 0.01
@@ -75,14 +77,24 @@ class Members:
 
     def share(self, day: int) -> Shares:
         """Each member sends Poisson(shares_per_day × effort) shares, each to a uniformly
-        chosen contact; one member's shares of a day are spread over its contacts."""
+        chosen contact; one member's shares of a day are spread over its contacts. A
+        share carries a product drawn by shareability ("random" targeting) or the one
+        the contact needs most, weighted by shareability ("matched")."""
         members = self.people.members
         intensity = self.scenario.sharing.shares_per_day * self.people.effort[members]
         draw = self.streams.draw
         counts = poisson_from_uniform(draw("sharing", 0, members), intensity)
         fractions = spread(draw("sharing", 1, members), counts)
         senders = np.repeat(members, counts)
-        return Shares(*self.graph.contacts_at_fraction(senders, fractions))
+        sender, receiver, tie = self.graph.contacts_at_fraction(senders, fractions)
+        goods = self.catalogue
+        if self.scenario.sharing.targeting == "matched":
+            product = np.argmax(self.people.need[receiver] * goods.shareability, axis=1)
+        else:
+            weights = np.cumsum(goods.shareability) / goods.shareability.sum()
+            picks = spread(draw("sharing", 2, members), counts)[: sender.size]
+            product = np.minimum(np.searchsorted(weights, picks, side="right"), goods.size - 1)
+        return Shares(sender, receiver, tie, product)
 
     def recruit(self, day: int) -> tuple[np.ndarray, np.ndarray]:
         """Invitations over ties; a contact joins when the benefit it expects beats its cost.
@@ -120,7 +132,7 @@ class Members:
         purchases plus the daily income it sees in its inviter (weighted by trust),
         and the retail value of any gift package, as far as it needs the goods."""
         horizon = self.scenario.recruitment.horizon_days
-        need = self.people.need[people_ids]
+        need = self.people.need[people_ids].max(axis=1)
         return horizon * (self.discount_value * need + seen_income) + self.package_value * need
 
     def joining_cost(self, people_ids: np.ndarray) -> np.ndarray:
@@ -132,7 +144,7 @@ class Members:
         tenure = np.maximum(day - self.people.joined_day[ids], 1)
         return self.people.income[ids] / 100.0 / tenure
 
-    def brush(self, day: int, price: int, cost_of_goods: int) -> Orders:
+    def brush(self, day: int, catalogue: Catalogue) -> Orders:
         """Order brushing (刷单): a member fakes orders when what one earns beats its
         expected penalty. A fake order earns the direct rate, and, when the next tier is
         within reach_days of brushing, its share of the next tier's extra pay over
@@ -142,6 +154,9 @@ class Members:
         cfg, platform = self.scenario.brushing, self.scenario.platform
         if cfg.max_orders_per_day == 0:
             return Orders()
+        cheapest = int(np.argmin(catalogue.price))
+        price = int(catalogue.price[cheapest])
+        cost_of_goods = int(catalogue.cost_of_goods[cheapest])
         people = self.people
         members = people.members
         rates = np.asarray(self.scenario.commission.direct_rate)

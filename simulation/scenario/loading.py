@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from simulation.scenario.schema import GRAPH_KINDS, Scenario
 
 OVERRIDE_SOURCE = "--set"
-FIXED_SECTIONS = ("name", "description", "run", "population", "graph", "interventions")
+FIXED_SECTIONS = ("name", "description", "run", "population", "graph", "interventions", "products")
 
 
 class ScenarioError(ValueError):
@@ -111,7 +111,7 @@ def scenario_hash(scenario: Scenario) -> str:
 
 def scenario_toml(scenario: Scenario) -> str:
     """The resolved scenario as TOML text, loadable on its own (no `extends`)."""
-    return tomli_w.dumps(scenario.model_dump(mode="json"))
+    return tomli_w.dumps(scenario.model_dump(mode="json", exclude_none=True))
 
 
 def _read_chain(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[str, str]]:

@@ -87,6 +87,10 @@ class SharingConfig(Section):
         3.0, ge=0.0, description="shares a member of effort 1 sends per day (Poisson mean)"
     )
     effort_mean: Probability = Field(0.5, description="mean member effort in [0, 1] (Beta)")
+    targeting: Literal["random", "matched"] = Field(
+        "random",
+        description="share products at random (by shareability) or matched to the contact's need",
+    )
     hype_mean: float = Field(
         0.0, ge=0.0, description="mean exaggeration of members' claims (exponential across members)"
     )
@@ -110,7 +114,10 @@ class PurchaseConfig(Section):
     price_elasticity: float = Field(1.5, ge=0.0, description="exponent of market/price")
     gross_margin: Rate = Field(0.35, description="share of the list price above cost of goods")
     conversion: Probability = Field(0.08, description="purchase chance of a share at full scores")
-    need_mean: Probability = Field(0.5, description="mean need for the product (Beta)")
+    need_mean: Probability = Field(0.5, description="mean need for each product (Beta)")
+    taste_homophily: Probability = Field(
+        0.0, description="weight of contacts' needs in a person's own (circles share tastes)"
+    )
     fatigue_sensitivity: float = Field(0.2, ge=0.0, description="conversion × exp(-s·fatigue)")
     bad_experience_prob: Probability = Field(0.05, description="chance an order disappoints")
     refund_prob: Probability = Field(0.5, description="chance a disappointing order is returned")
@@ -256,6 +263,20 @@ class CompetitorConfig(Section):
     )
 
 
+class ProductConfig(Section):
+    """A product category; a key left out takes its `[purchase]` value."""
+
+    name: str = Field(description="the category's name")
+    price: float | None = Field(None, gt=0.0, description="RMB per order at list price")
+    market_price: float | None = Field(None, gt=0.0, description="RMB, the same elsewhere")
+    gross_margin: Rate | None = Field(None, description="share of the price above cost")
+    quality: Probability | None = Field(
+        None, description="chance an order satisfies (1 − the chance it disappoints)"
+    )
+    repurchase_days: int | None = Field(None, ge=1, description="days of the repurchase cycle")
+    shareability: float = Field(1.0, ge=0.0, description="how well it sells by sharing (×)")
+
+
 class Intervention(Section):
     """A policy change on a given day: dotted scenario keys and their new values."""
 
@@ -281,6 +302,7 @@ class Scenario(Section):
     platform: PlatformConfig = PlatformConfig()
     brushing: BrushingConfig = BrushingConfig()
     competitors: list[CompetitorConfig] = Field(default_factory=list)
+    products: list[ProductConfig] = Field(default_factory=list)
     interventions: list[Intervention] = Field(default_factory=list)
 
     @model_validator(mode="after")

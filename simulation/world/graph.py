@@ -35,6 +35,11 @@ class ContactGraph:
         """The `offsets`-th contact of each sender and the id of that tie."""
         raise NotImplementedError
 
+    def mean_over_contacts(self, values: np.ndarray) -> np.ndarray:
+        """Each person's mean of `values` (rows per person) over its contacts; a person
+        without contacts keeps its own row."""
+        raise NotImplementedError
+
     def contacts_at_fraction(
         self, senders: np.ndarray, fractions: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -86,6 +91,13 @@ class SocialGraph(ContactGraph):
     def degree_of(self, people: np.ndarray) -> np.ndarray:
         return self.degree[people]
 
+    def mean_over_contacts(self, values: np.ndarray) -> np.ndarray:
+        sums = np.add.reduceat(values[self.indices], self.indptr[:-1], axis=0)
+        has = self.degree > 0
+        means = values.copy()
+        means[has] = sums[has] / self.degree[has, None]
+        return means
+
     def contact_at(self, senders: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ties = self.indptr[senders] + offsets
         return self.indices[ties].astype(np.int64), ties
@@ -108,6 +120,9 @@ class WellMixedGraph(ContactGraph):
 
     def degree_of(self, people: np.ndarray) -> np.ndarray:
         return np.full(np.shape(people), self.n - 1, dtype=np.int64)
+
+    def mean_over_contacts(self, values: np.ndarray) -> np.ndarray:
+        return (values.sum(axis=0) - values) / max(self.n - 1, 1)
 
     def contact_at(self, senders: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         receivers = offsets + (offsets >= senders)

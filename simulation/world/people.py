@@ -16,7 +16,7 @@ class People:
     root's whole tree (everyone ever recruited into it, and its depth).
     """
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, products: int = 1) -> None:
         self.n = n
         self.role = np.zeros(n, dtype=np.int8)
         self.sponsor = np.full(n, -1, dtype=np.int64)
@@ -33,7 +33,7 @@ class People:
         self.multi_homing = np.zeros(n, dtype=bool)
         self.platform_trust = np.zeros(n, dtype=np.float32)
         self.circle_trust = np.zeros(n, dtype=np.float32)
-        self.need = np.zeros(n, dtype=np.float32)
+        self.need = np.zeros((n, products), dtype=np.float32)
         self.join_cost = np.zeros(n, dtype=np.float32)
         self.income = np.zeros(n, dtype=np.int64)
         self.fees_paid = np.zeros(n, dtype=np.int64)
@@ -50,6 +50,7 @@ class People:
         self.last_seller = np.full(n, -1, dtype=np.int64)
         self.last_tie = np.full(n, -1, dtype=np.int64)
         self.last_order_day = np.full(n, NEVER, dtype=np.int32)
+        self.last_product = np.zeros(n, dtype=np.int64)
 
     @property
     def members(self) -> np.ndarray:

@@ -25,6 +25,8 @@ def world_parameters(scenario: Scenario) -> dict:
         "population": scenario.population.model_dump(mode="json"),
         "graph": scenario.graph.model_dump(mode="json"),
         "need_mean": scenario.purchase.need_mean,
+        "taste_homophily": scenario.purchase.taste_homophily,
+        "products": len(scenario.products),
         "effort_mean": scenario.sharing.effort_mean,
         "effort_cost": scenario.recruitment.effort_cost,
     }
