@@ -103,7 +103,7 @@ class SocialCommerceModel(mesa.Model):
         banned = self.platform.audit(orders)
         refund = self.platform.refund()
         self._credit_sellers(orders, day)
-        self.members.qualify(day)
+        self.members.review(day)
         leavers = np.concatenate([switched, banned, self.members.churn(day)])
         book = self.ledger.close_day()
         self.totals.add(book, orders, refund, shares.size, banned.size, switched.size)
@@ -148,12 +148,11 @@ class SocialCommerceModel(mesa.Model):
         return run_summary(self)
 
     def _credit_sellers(self, orders: Orders, day: int) -> None:
-        """Record members' personal sales (not self-purchases) and update their tiers."""
+        """Record members' personal sales (not self-purchases)."""
         sold = (orders.seller >= 0) & ~orders.self_purchase
         sellers = orders.seller[sold]
         np.add.at(self.people.sales, sellers, orders.amount[sold])
         self.people.last_active_day[sellers] = day
-        self.members.promote(np.unique(sellers))
 
 
 def shared_tastes(

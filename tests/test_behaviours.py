@@ -234,13 +234,39 @@ def test_churn_on_low_income_and_inactivity():
     assert people.role[1] == FORMER and people.left_day[1] == 20
 
 
-def test_tiers_follow_cumulative_personal_sales():
+TIERS = [
+    {"name": "member", "direct_rate": 0.1},
+    {"name": "seller", "direct_rate": 0.2, "min_sales": 100.0},
+    {
+        "name": "leader",
+        "direct_rate": 0.3,
+        "min_sales": 100.0,
+        "min_team": 2,
+        "min_team_sales": 150.0,
+    },
+]
+
+
+@pytest.mark.parametrize("demotion", [True, False])
+def test_tiers_follow_the_periods_sales_team_and_team_sales(demotion):
     _, _, people, _, members, _ = world(
-        STAR, 5, commission={"tier_sales": [0.0, 100.0, 1000.0], "direct_rate": [0.1, 0.2, 0.3]}
+        [(0, 1)], 6, tiers=TIERS, commission={"review_days": 30, "demotion": demotion}
     )
-    people.sales[[0, 1, 2]] = [99_99, 100_00, 2000_00]
-    members.promote(np.array([0, 1, 2]))
-    assert list(people.tier[[0, 1, 2]]) == [0, 1, 2]
+    members.join(np.arange(5), np.array([-1, 0, 1, -1, -1]), day=0)
+    people.role[1] = FORMER
+    people.sales[:5] = [120_00, 90_00, 100_00, 99_99, 500_00]
+    members.review(day=29)
+    assert list(people.tier[:5]) == [0, 0, 0, 0, 0]
+    members.review(day=30)
+    # member 0: own 120, team {2} (through departed 1): 1 member, team sales 100 → seller.
+    # member 4: own 500 but no team → seller; member 3 just short; member 2 → seller.
+    assert list(people.tier[[0, 2, 3, 4]]) == [1, 1, 0, 1]
+    people.role[[1]] = MEMBER
+    people.sales[:5] += [100_00, 60_00, 100_00, 0, 0]
+    members.review(day=60)
+    # member 0: own 100, team {1, 2} sold 160 → leader; member 4 sold nothing this period.
+    assert people.tier[0] == 2
+    assert people.tier[4] == (0 if demotion else 1)
 
 
 def test_qualification_for_team_pay_follows_last_periods_sales_and_customers():
@@ -248,7 +274,7 @@ def test_qualification_for_team_pay_follows_last_periods_sales_and_customers():
         "commission": {
             "qualification_sales": 100.0,
             "qualification_customers": 2,
-            "qualification_days": 30,
+            "review_days": 30,
         }
     }
     _, _, people, _, members, _ = world(STAR, 5, **sections)
@@ -257,12 +283,12 @@ def test_qualification_for_team_pay_follows_last_periods_sales_and_customers():
     people.sales[[0, 1, 2]] = [200_00, 200_00, 50_00]
     people.last_seller[[3, 4]] = [0, 0]
     people.last_order_day[[3, 4]] = [5, 29]
-    members.qualify(day=29)
+    members.review(day=29)
     assert not people.qualified[[0, 1, 2]].any()
-    members.qualify(day=30)
+    members.review(day=30)
     assert list(people.qualified[[0, 1, 2]]) == [True, False, False]
     people.sales[0] += 50_00
-    members.qualify(day=60)
+    members.review(day=60)
     assert not people.qualified[0]
 
 

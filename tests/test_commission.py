@@ -28,8 +28,8 @@ A, B, C, D, E, F = range(6)
 
 def preset(name: str, **commission) -> CommissionScheme:
     overrides = {f"commission.{key}": value for key, value in commission.items()}
-    return CommissionScheme.from_config(
-        load_scenario(SCENARIOS / "schemes" / f"{name}.toml", overrides).commission
+    return CommissionScheme.from_scenario(
+        load_scenario(SCENARIOS / "schemes" / f"{name}.toml", overrides)
     )
 
 

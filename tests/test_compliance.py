@@ -16,7 +16,6 @@ from simulation.commission.scheme import CommissionScheme
 from simulation.metrics import compliance as c
 from simulation.metrics.daily import compliance_indicators
 from simulation.metrics.totals import RunTotals
-from simulation.scenario.schema import CommissionConfig
 from simulation.world.people import FORMER, MEMBER, People
 from simulation.world.streams import Streams
 from tests.conftest import SCENARIOS, scenario
@@ -106,7 +105,7 @@ def fake_model(**totals) -> SimpleNamespace:
     people.depth[:4] = [0, 1, 2, 1]
     people.last_seller[[4, 5]] = [0, 0]
     people.last_order_day[[4, 5]] = [9, 10]
-    scheme = CommissionScheme.from_config(CommissionConfig(entry_fee=36.5))
+    scheme = CommissionScheme.from_scenario(scenario(commission={"entry_fee": 36.5}))
     return SimpleNamespace(
         people=people,
         totals=RunTotals(**totals),

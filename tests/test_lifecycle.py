@@ -19,7 +19,11 @@ from tests.conftest import SCENARIOS, graph_from_pairs, scenario
 def brushing_world(**sections) -> tuple[People, Members]:
     config = scenario(
         population={"size": 10, "initial_members": 0},
-        commission={"tier_sales": [0.0, 1000.0], "direct_rate": [0.10, 0.30]},
+        tiers=[
+            {"name": "a", "direct_rate": 0.10},
+            {"name": "b", "direct_rate": 0.30, "min_sales": 1000.0},
+        ],
+        commission={"review_days": 100},
         purchase={"price": 100.0, "gross_margin": 0.35},
         brushing={
             "max_orders_per_day": 3,
@@ -252,7 +256,11 @@ def test_churn_floors_act_in_the_baseline():
     off.run()
     days_on, days_off = (m.datacollector.get_model_vars_dataframe() for m in (on, off))
     assert days_on["lapsed_consumers"].iloc[-1] > 0 == days_off["lapsed_consumers"].iloc[-1]
-    assert days_on["churned_members"].sum() > days_off["churned_members"].sum()
+    early = slice(0, 150)
+    assert (
+        days_on["churned_members"].iloc[early].sum()
+        > 1.2 * days_off["churned_members"].iloc[early].sum()
+    )
 
 
 def test_training_lifts_skill_with_diminishing_returns_and_costs_the_platform():
@@ -276,15 +284,14 @@ def test_training_acts_in_the_baseline():
     )
     trained.run()
     untrained.run()
-    spent = [b.training for b in trained.ledger.books]
-    assert all(cents > 0 and cents % 30 == 0 for cents in spent)
+    assert all(b.training >= 30 for b in trained.ledger.books)
+    assert trained.summary()["training_spend"] > 3 * untrained.summary()["training_spend"]
     late = slice(150, None)
     conversion = [
         m.datacollector.get_model_vars_dataframe()["conversion_rate"].iloc[late].mean()
         for m in (trained, untrained)
     ]
     assert conversion[0] > 1.05 * conversion[1]
-    assert untrained.summary()["training_spend"] == 0 and trained.summary()["training_spend"] > 0
 
 
 def test_products_inherit_what_they_leave_out_from_purchase():

@@ -120,7 +120,8 @@ BAD_FILES = [
     ('[graph]\nkind = "hypercube"\n', "graph", "kind"),
     ('[graph]\nkind = "erdos_renyi"\nrewire_prob = 0.1\n', "graph.rewire_prob", "unknown key"),
     ("[population]\nsize = 10\ninitial_members = 11\n", None, "initial_members"),
-    ("[commission]\ndirect_rate = [0.1]\n", "commission", "direct_rate"),
+    ('[[tiers]]\nname = "a"\ndirect_rate = 0.1\nmin_sales = 5.0\n', None, "entry tier"),
+    ('[[tiers]]\nname = "a"\n', "tiers.0.direct_rate", "Field required"),
     ('[recruitment]\ninvite = "sometimes"\n', "recruitment.invite", "once"),
 ]
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from simulation.commission.chain import next_upline
 from simulation.commission.orders import PLATFORM, Orders
 from simulation.commission.scheme import CommissionScheme
-from simulation.scenario.schema import CommissionConfig
+from simulation.scenario.schema import CommissionConfig, TierConfig
 
 rates = st.floats(0.0, 0.3, allow_nan=False)
 
@@ -34,16 +34,18 @@ def worlds(draw):
     amounts = rng.integers(1, 100_000, size=k)
     orders = Orders(sellers, buyers, amounts, amounts // 2)
     newcomers = members[rng.random(members.size) < 0.2]
+    ladder = [
+        TierConfig(name=f"tier {k}", direct_rate=rate, overrides=k > 0 or draw(st.booleans()))
+        for k, rate in enumerate(sorted(draw(st.lists(rates, min_size=tiers, max_size=tiers))))
+    ]
     config = CommissionConfig(
         entry_fee=draw(st.sampled_from([0.0, 99.0, 365.0])),
-        tier_sales=[0.0, 100.0, 1000.0][:tiers],
-        direct_rate=sorted(draw(st.lists(rates, min_size=tiers, max_size=tiers))),
         override_rates=draw(st.lists(rates, max_size=5)),
         differential=draw(st.booleans()),
         recruiting_bonus=draw(st.lists(st.floats(0, 200, allow_nan=False), max_size=5)),
         payout_cap=draw(st.sampled_from([0.0, 0.1, 0.3, 0.6])),
     )
-    scheme = CommissionScheme.from_config(config)
+    scheme = CommissionScheme.from_config(config, ladder)
     return scheme, orders, newcomers, sponsor, tier, member, qualified
 
 

@@ -46,7 +46,12 @@ class Members:
     def configure(self, scenario: Scenario) -> None:
         """Take up a (new) policy: the rules members follow and what joining is worth."""
         self.scenario = scenario
-        self.tier_sales = np.round(np.asarray(scenario.commission.tier_sales) * 100)
+        tiers = scenario.tiers
+        self.min_sales = np.array([round(t.min_sales * 100) for t in tiers], dtype=np.int64)
+        self.min_team = np.array([t.min_team for t in tiers], dtype=np.int64)
+        self.min_team_sales = np.array(
+            [round(t.min_team_sales * 100) for t in tiers], dtype=np.int64
+        )
         purchase = scenario.purchase
         self.catalogue = Catalogue.from_scenario(scenario)
         self.discount_value = (
@@ -147,8 +152,9 @@ class Members:
     def brush(self, day: int, catalogue: Catalogue) -> Orders:
         """Order brushing (刷单): a member fakes orders when what one earns beats its
         expected penalty. A fake order earns the direct rate, and, when the next tier is
-        within reach_days of brushing, its share of the next tier's extra pay over
-        horizon_days; it costs cost_share of the price. The expected penalty is
+        within reach_days of brushing, its share of the next tier's extra pay for as long
+        as the tier is held (horizon_days, at most a review period); it costs cost_share
+        of the price. The expected penalty is
         audit_rate × detection_power × (the commission + ban_prob × the income a ban
         would end)."""
         cfg, platform = self.scenario.brushing, self.scenario.platform
@@ -159,17 +165,19 @@ class Members:
         cost_of_goods = int(catalogue.cost_of_goods[cheapest])
         people = self.people
         members = people.members
-        rates = np.asarray(self.scenario.commission.direct_rate)
+        rates = np.array([t.direct_rate for t in self.scenario.tiers])
         tier = people.tier[members].astype(np.int64)
         rate = rates[tier]
         top = tier >= rates.size - 1
         next_tier = np.minimum(tier + 1, rates.size - 1)
-        gap = np.where(top, 0, self.tier_sales[next_tier] - people.sales[members])
+        period_sales = people.sales[members] - people.sales_at_period_start[members]
+        gap = np.where(top, 0, self.min_sales[next_tier] - period_sales)
         needed = np.ceil(np.maximum(gap, 0) / price).astype(np.int64)
         tenure = np.maximum(day - people.joined_day[members], 1)
         own_daily = people.sales[members] / tenure
         reachable = ~top & (needed <= cfg.max_orders_per_day * cfg.reach_days)
-        extra = (rates[next_tier] - rate) * own_daily * cfg.horizon_days
+        held = min(cfg.horizon_days, self.scenario.commission.review_days)
+        extra = (rates[next_tier] - rate) * own_daily * held
         tier_gain = np.where(reachable, extra / np.maximum(needed, 1), 0.0)
         gain = rate * price + tier_gain - cfg.cost_share * price
         at_stake = rate * price + platform.ban_prob * people.income[members] / tenure * (
@@ -204,25 +212,45 @@ class Members:
         self.people.left_day[banned] = day
         return banned
 
-    def qualify(self, day: int) -> None:
-        """At the end of each qualification period, members qualify for team pay in the
-        next one by their retail sales and distinct outside customers in this one."""
+    def review(self, day: int) -> None:
+        """At the end of each period (`commission.review_days`): members take the
+        highest tier whose thresholds they met in the period — own retail sales, team
+        size, team sales — (never lower, without demotion), and qualify for team pay in
+        the next period by their sales and distinct outside customers."""
         cfg = self.scenario.commission
-        if day % cfg.qualification_days:
+        if day % cfg.review_days:
             return
         people = self.people
         members = people.members
         period_sales = people.sales[members] - people.sales_at_period_start[members]
-        customers = people.retail_customers(day - cfg.qualification_days + 1)[members]
+        team, team_sales = self.teams(members, period_sales)
+        met = (
+            (period_sales[:, None] >= self.min_sales)
+            & (team[:, None] >= self.min_team)
+            & (team_sales[:, None] >= self.min_team_sales)
+        )
+        earned = met.shape[1] - 1 - np.argmax(met[:, ::-1], axis=1)
+        old = people.tier[members]
+        people.tier[members] = earned if cfg.demotion else np.maximum(old, earned)
+        customers = people.retail_customers(day - cfg.review_days + 1)[members]
         people.qualified[members] = (period_sales >= round(cfg.qualification_sales * 100)) & (
             customers >= cfg.qualification_customers
         )
         people.sales_at_period_start[:] = people.sales
 
-    def promote(self, sellers: np.ndarray) -> None:
-        """Tier = the highest tier whose cumulative-sales threshold a member has reached."""
-        sales = self.people.sales[sellers]
-        self.people.tier[sellers] = np.searchsorted(self.tier_sales, sales, side="right") - 1
+    def teams(self, members: np.ndarray, period_sales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each of `members`: how many current members are in its downline (any
+        depth, through departed sponsors too) and what they sold in the period."""
+        size = np.zeros(self.people.n, dtype=np.int64)
+        sales = np.zeros(self.people.n, dtype=np.int64)
+        sponsor = self.people.sponsor
+        up, weight = sponsor[members], period_sales
+        while (climbing := up >= 0).any():
+            up, weight = up[climbing], weight[climbing]
+            np.add.at(size, up, 1)
+            np.add.at(sales, up, weight)
+            up = sponsor[up]
+        return size[members], sales[members]
 
     def sense_circle(self, shares: Shares, met_trust: np.ndarray) -> None:
         """Each sharer's sense of its circle: a running mean (weight 0.1 a day) of the

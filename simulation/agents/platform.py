@@ -32,7 +32,7 @@ class Platform(mesa.Agent):
 
     def configure(self, scenario: Scenario) -> None:
         """Take up a (new) policy: the commission scheme and the platform's own rules."""
-        self.scheme = CommissionScheme.from_config(scenario.commission)
+        self.scheme = CommissionScheme.from_scenario(scenario)
         self.config = scenario.platform
 
     def step(self) -> None:
@@ -52,12 +52,15 @@ class Platform(mesa.Agent):
         self.train(people.members)
 
     def train(self, members: np.ndarray) -> None:
-        """Spend the day's training budget on every member; it is a cost to the platform."""
-        budget = round(self.config.training_budget * 100)
-        if budget == 0 or members.size == 0:
+        """Spend the day's training budget on every member, plus its tier's extra; it is a
+        cost to the platform."""
+        people = self.model.people
+        extra = np.array([round(t.training * 100) for t in self.model.policy.tiers])
+        spend = round(self.config.training_budget * 100) + extra[people.tier[members]]
+        if members.size == 0 or not spend.any():
             return
-        self.model.people.trained[members] += budget
-        self.model.ledger.post_training(budget * int(members.size))
+        people.trained[members] += spend
+        self.model.ledger.post_training(int(spend.sum()))
 
     def steer_payouts(self, day: int) -> None:
         """Every feedback_days, move every direct rate one step toward the target payout
@@ -75,9 +78,12 @@ class Platform(mesa.Agent):
             if ratio > self.config.target_payout_ratio
             else (self.config.feedback_step)
         )
-        rates = np.clip(self.scheme.direct_rate + step, 0.0, 1.0)
         policy = self.model.policy
-        self.model.set_policy(with_overrides(policy, {"commission.direct_rate": rates.tolist()}))
+        tiers = [
+            tier.model_dump() | {"direct_rate": float(np.clip(tier.direct_rate + step, 0.0, 1.0))}
+            for tier in policy.tiers
+        ]
+        self.model.set_policy(with_overrides(policy, {"tiers": tiers}))
 
     def enrol(self, newcomers: np.ndarray, sponsors: np.ndarray) -> None:
         """Make newcomers members under their sponsors; they pay at settlement."""

@@ -21,7 +21,7 @@ from simulation.scenario.schema import Scenario
 def audit(scenario: Scenario) -> dict[str, Any]:
     """The scheme's static properties, money in RMB and shares of a sale in [0, 1]."""
     config = scenario.commission
-    scheme = CommissionScheme.from_config(config)
+    scheme = CommissionScheme.from_scenario(scenario)
     discount = scenario.purchase.member_discount
     overrides = float(scheme.override_rates.sum())
     top_rate = float(scheme.direct_rate.max())

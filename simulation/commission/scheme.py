@@ -23,7 +23,7 @@ from simulation.commission.orders import (
     Orders,
     Payouts,
 )
-from simulation.scenario.schema import CommissionConfig
+from simulation.scenario.schema import CommissionConfig, Scenario, TierConfig
 
 Lines = list[tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]]
 
@@ -48,6 +48,7 @@ class CommissionScheme:
     """Rates, bonuses, fee and rules of a plan, in cents where money."""
 
     direct_rate: np.ndarray
+    override_tier: np.ndarray
     override_rates: np.ndarray
     differential: bool
     recruiting_bonus: np.ndarray
@@ -57,9 +58,14 @@ class CommissionScheme:
     clawback: bool
 
     @classmethod
-    def from_config(cls, config: CommissionConfig) -> CommissionScheme:
+    def from_scenario(cls, scenario: Scenario) -> CommissionScheme:
+        return cls.from_config(scenario.commission, scenario.tiers)
+
+    @classmethod
+    def from_config(cls, config: CommissionConfig, tiers: list[TierConfig]) -> CommissionScheme:
         return cls(
-            direct_rate=np.asarray(config.direct_rate, dtype=np.float64),
+            direct_rate=np.array([tier.direct_rate for tier in tiers], dtype=np.float64),
+            override_tier=np.array([tier.overrides for tier in tiers], dtype=bool),
             override_rates=np.asarray(config.override_rates, dtype=np.float64),
             differential=config.differential,
             recruiting_bonus=np.round(np.asarray(config.recruiting_bonus) * 100).astype(np.int64),
@@ -99,7 +105,7 @@ class CommissionScheme:
         count for overrides and differential pay up the chain.
         """
         newcomers = np.asarray(newcomers, dtype=np.int64)
-        team = member & qualified
+        team = member & qualified & self.override_tier[tier]
         sold = np.flatnonzero(orders.seller != PLATFORM)
         direct = sold[~orders.self_purchase[sold]]
         sellers = orders.seller[direct]

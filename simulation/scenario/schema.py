@@ -145,17 +145,29 @@ class RecruitmentConfig(Section):
     )
 
 
+class TierConfig(Section):
+    """A rung of the tier ladder: what it pays and what it takes to hold it."""
+
+    name: str = Field(description="the tier's name")
+    direct_rate: Rate = Field(description="share of each own sale paid to the seller")
+    min_sales: Money = Field(0.0, description="RMB of own retail sales in the last period")
+    min_team: int = Field(0, ge=0, description="members in the downline, at any depth")
+    min_team_sales: Money = Field(0.0, description="RMB of the downline's sales in the last period")
+    overrides: bool = Field(True, description="may earn overrides and differential pay")
+    training: Money = Field(0.0, description="extra RMB a day of training for its members")
+
+
+def default_tiers() -> list[TierConfig]:
+    return [
+        TierConfig(name="member", direct_rate=0.10),
+        TierConfig(name="senior", direct_rate=0.15, min_sales=300.0),
+    ]
+
+
 class CommissionConfig(Section):
     entry_fee: Money = Field(0.0, description="RMB paid to the platform on joining")
     package_cost: Money = Field(
         0.0, description="RMB cost of goods of a gift package the entry fee buys; 0 = pure fee"
-    )
-    tier_sales: list[Annotated[float, Field(ge=0.0)]] = Field(
-        default_factory=lambda: [0.0, 5000.0],
-        description="RMB of cumulative personal sales that reach each tier; first is 0",
-    )
-    direct_rate: list[Rate] = Field(
-        default_factory=lambda: [0.10, 0.15], description="share of each own sale, by tier"
     )
     override_rates: list[Rate] = Field(
         default_factory=lambda: [0.03], description="share of a sale paid d levels up"
@@ -172,24 +184,14 @@ class CommissionConfig(Section):
     qualification_customers: int = Field(
         0, ge=0, description="distinct outside customers in the last period needed for team pay"
     )
-    qualification_days: int = Field(30, ge=1, description="days of a qualification period")
+    review_days: int = Field(
+        30, ge=1, description="days of a period: tiers and qualification are reviewed at its end"
+    )
+    demotion: bool = Field(True, description="members who miss their tier's thresholds fall back")
     clawback: bool = Field(True, description="refunded orders take back their commissions")
     payout_cap: float = Field(
         0.3, ge=0.0, description="day's payouts at most this share of the day's GMV; 0 = no cap"
     )
-
-    @model_validator(mode="after")
-    def _tiers_line_up(self) -> CommissionConfig:
-        if len(self.direct_rate) != len(self.tier_sales):
-            raise ValueError(
-                f"direct_rate has {len(self.direct_rate)} entries but tier_sales has "
-                f"{len(self.tier_sales)}; give one rate per tier"
-            )
-        if not self.tier_sales or self.tier_sales[0] != 0.0:
-            raise ValueError("tier_sales must start at 0 (the entry tier)")
-        if any(b < a for a, b in zip(self.tier_sales, self.tier_sales[1:], strict=False)):
-            raise ValueError("tier_sales must be ascending")
-        return self
 
 
 class ChurnConfig(Section):
@@ -303,7 +305,15 @@ class Scenario(Section):
     brushing: BrushingConfig = BrushingConfig()
     competitors: list[CompetitorConfig] = Field(default_factory=list)
     products: list[ProductConfig] = Field(default_factory=list)
+    tiers: list[TierConfig] = Field(default_factory=default_tiers, min_length=1)
     interventions: list[Intervention] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _entry_tier_is_open(self) -> Scenario:
+        entry = self.tiers[0]
+        if entry.min_sales or entry.min_team or entry.min_team_sales:
+            raise ValueError(f"tiers[0] ({entry.name}) is the entry tier: it takes no thresholds")
+        return self
 
     @model_validator(mode="after")
     def _population_fits(self) -> Scenario:
