@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from tqdm import tqdm
 
-from simulation.commission.auditor import audit, format_audit
+from simulation.commission.auditor import audit
 from simulation.experiments import analysis
 from simulation.experiments.design import Design, parse_ranges, parse_vary
 from simulation.experiments.runner import Sweep
@@ -24,7 +24,7 @@ from simulation.model import SocialCommerceModel
 from simulation.results import default_run_dir, staged, utc_stamp, write_files, write_run
 from simulation.scenario import ScenarioError, load_scenario, parse_override
 from simulation.viz.report import write_report
-from simulation.viz.tables import comparison_table, format_summary, markdown_table
+from simulation.viz.tables import comparison_table, format_audit, format_summary, markdown_table
 
 BAD_INPUT = 2
 

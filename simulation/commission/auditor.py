@@ -50,30 +50,3 @@ def audit(scenario: Scenario) -> dict[str, Any]:
         "sybil_gain_per_100_rmb": 100 * max(via_own_purchase, via_fake_seller, 0.0),
         "sybil_enrolment_gain": first_bonus - config.entry_fee + config.package_cost,
     }
-
-
-AUDIT_ROWS = (
-    ("entry fee (RMB)", "entry_fee", "{:,.2f}"),
-    ("mandatory package", "mandatory_package", "{}"),
-    ("package cost of goods (RMB)", "package_cost", "{:,.2f}"),
-    ("paid depth (levels above a sale)", "paid_depth", "{}"),
-    ("differential (级差)", "differential", "{}"),
-    ("headcount-based pay", "headcount_pay", "{}"),
-    ("recruiting bonuses per recruit (RMB)", "recruiting_bonus_total", "{:,.2f}"),
-    ("most paid out on one sale", "max_payout_share_of_sale", "{:.1%}"),
-    ("most pay as share of own sales", "max_pay_share_of_own_sales", "{:.1%}"),
-    ("can exceed 30% of own sales (Art. 24)", "exceeds_direct_selling_cap", "{}"),
-    ("Sybil gain per RMB 100 of own purchases", "sybil_gain_per_100_rmb", "{:,.2f}"),
-    ("Sybil gain per fake enrolment (RMB)", "sybil_enrolment_gain", "{:,.2f}"),
-)
-
-
-def format_audit(report: dict[str, Any]) -> str:
-    """The audit as an aligned two-column table."""
-    width = max(len(label) for label, _, _ in AUDIT_ROWS)
-    lines = [f"audit of {report['scheme']}", "-" * (width + 16)]
-    for label, key, fmt in AUDIT_ROWS:
-        value = report[key]
-        shown = "unbounded" if value is None else fmt.format(value)
-        lines.append(f"{label:<{width}}  {shown:>14}")
-    return "\n".join(lines)

@@ -6,8 +6,6 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from simulation.world.ledger import PAYOUT_KINDS
-
 PLATFORM = -1
 FAKE_BUYER = -2
 NO_REFUND = -1
@@ -85,11 +83,6 @@ class Payouts:
     def by_recipient(self, n: int) -> np.ndarray:
         """Cents per person, for people 0..n-1."""
         return np.bincount(self.recipient, weights=self.cents, minlength=n).astype(np.int64)
-
-    def by_kind(self) -> dict[str, int]:
-        """Cents per payout kind."""
-        totals = np.bincount(self.kind, weights=self.cents, minlength=len(PAYOUT_KINDS))
-        return {name: int(total) for name, total in zip(PAYOUT_KINDS, totals, strict=True)}
 
     def take(self, rows: np.ndarray) -> Payouts:
         """The lines at `rows`."""

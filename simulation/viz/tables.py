@@ -47,16 +47,48 @@ SUMMARY_ROWS = (
 )
 
 
-def format_summary(summary: dict[str, Any]) -> str:
-    """The summary as an aligned two-column table, grouped by theme, then the flags."""
-    width = max(len(label) for label, _, _ in SUMMARY_ROWS)
-    lines = [f"{summary['scenario']} · seed {summary['seed']} · hash {summary['scenario_hash']}"]
-    for label, key, fmt in SUMMARY_ROWS:
+AUDIT_ROWS = (
+    ("Scheme", None, None),
+    ("entry fee (RMB)", "entry_fee", "{:,.2f}"),
+    ("mandatory package", "mandatory_package", "{}"),
+    ("package cost of goods (RMB)", "package_cost", "{:,.2f}"),
+    ("paid depth (levels above a sale)", "paid_depth", "{}"),
+    ("differential (级差)", "differential", "{}"),
+    ("headcount-based pay", "headcount_pay", "{}"),
+    ("recruiting bonuses per recruit (RMB)", "recruiting_bonus_total", "{:,.2f}"),
+    ("most paid out on one sale", "max_payout_share_of_sale", "{:.1%}"),
+    ("most pay as share of own sales", "max_pay_share_of_own_sales", "{:.1%}"),
+    ("can exceed 30% of own sales (Art. 24)", "exceeds_direct_selling_cap", "{}"),
+    ("Sybil gain per RMB 100 of own purchases", "sybil_gain_per_100_rmb", "{:,.2f}"),
+    ("Sybil gain per fake enrolment (RMB)", "sybil_enrolment_gain", "{:,.2f}"),
+)
+
+
+def two_columns(title: str, rows: tuple, values: dict[str, Any]) -> list[str]:
+    """Rows of (label, key, format) as an aligned table under `title`; a row with no
+    key starts a section; a value of None reads "unbounded"."""
+    width = max(len(label) for label, _, _ in rows)
+    lines = [title]
+    for label, key, fmt in rows:
         if key is None:
             lines += ["", label, "-" * (width + 16)]
         else:
-            lines.append(f"{label:<{width}}  {fmt.format(summary[key]):>14}")
-    lines += ["", f"Flags ({len(summary['flags'])})", "-" * (width + 16)]
+            value = values[key]
+            shown = "unbounded" if value is None else fmt.format(value)
+            lines.append(f"{label:<{width}}  {shown:>14}")
+    return lines
+
+
+def format_audit(report: dict[str, Any]) -> str:
+    """The audit of a scheme as an aligned two-column table."""
+    return "\n".join(two_columns(f"audit of {report['scheme']}", AUDIT_ROWS, report))
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The summary as an aligned two-column table, grouped by theme, then the flags."""
+    title = f"{summary['scenario']} · seed {summary['seed']} · hash {summary['scenario_hash']}"
+    lines = two_columns(title, SUMMARY_ROWS, summary)
+    lines += ["", f"Flags ({len(summary['flags'])})", "-" * 40]
     for flag in summary["flags"]:
         lines.append(
             f"[{flag['severity']}] {flag['rule']}: {flag['indicator']} = {flag['value']:.3g} "

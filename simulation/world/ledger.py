@@ -8,7 +8,7 @@ and clawback lands in exactly one member's wallet, each fee leaves one member's.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -50,9 +50,6 @@ class DayBook:
         wallets = abs(self.wallets_credited - self.payouts)
         fees = abs(self.fees_debited - self.fees)
         return abs(cash_in - cash_out) + wallets + fees
-
-    def as_dict(self) -> dict:
-        return asdict(self) | {"payouts": self.payouts, "margin": self.margin}
 
 
 class LedgerImbalance(RuntimeError):
