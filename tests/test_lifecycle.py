@@ -357,3 +357,10 @@ def test_tastes_are_shared_within_circles():
 
     assert abs(neighbour_correlation(mixed)) < 0.05
     assert neighbour_correlation(shared) > 0.3
+
+
+def test_the_tier_ladder_acts_in_the_baseline():
+    with_ladder = run()
+    flat = run(tiers=[{"name": "member", "direct_rate": 0.10}])
+    assert flat["brushed_order_share"] == 0 < with_ladder["brushed_order_share"]
+    assert with_ladder["payout_ratio"] > flat["payout_ratio"]
