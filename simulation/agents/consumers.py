@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulation.agents.catalogue import Catalogue
-from simulation.agents.events import grouped
+from simulation.agents.events import distinct, grouped
 from simulation.commission.orders import NO_REFUND, PLATFORM, Orders
 from simulation.scenario.schema import Scenario
 from simulation.world.people import MEMBER, People
@@ -98,7 +98,7 @@ class Consumers:
         level = np.repeat(level_before, counts) + rank + 1
         over = shares.tie[order][level > cfg.fatigue_tolerance]
         if over.size and cfg.erosion > 0:
-            ties, hits = np.unique(over, return_counts=True)
+            ties, hits = distinct(over)
             self.trust.scale(ties, (1.0 - cfg.erosion) ** hits, day)
         people.fatigue[targets] = level_before + counts
         people.fatigue_day[targets] = day

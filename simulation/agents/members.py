@@ -13,6 +13,7 @@ from simulation.agents.consumers import Shares
 from simulation.agents.events import (
     binomial_from_uniform,
     consecutive,
+    distinct,
     grouped,
     pick_one,
     poisson_from_uniform,
@@ -205,7 +206,7 @@ class Members:
 
     def ban(self, members: np.ndarray, day: int) -> np.ndarray:
         """Each member caught brushing is banned with probability ban_prob."""
-        members = np.unique(members)
+        members = distinct(members)[0]
         odds = self.streams.draw("churn", 1, members)
         banned = members[odds < self.scenario.platform.ban_prob]
         self.people.role[banned] = FORMER

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simulation.agents.consumers import Shares
+from simulation.agents.events import distinct
 from simulation.commission.orders import Orders
 from simulation.commission.refunds import Refund
 from simulation.metrics import compliance as c
@@ -91,10 +92,10 @@ def day_metrics(model: SocialCommerceModel, events: DayEvents) -> dict[str, Any]
     growth = {
         "day": book.day,
         "members": members,
-        "active_members": int(np.unique(busy).size),
+        "active_members": int(distinct(busy)[0].size),
         "new_members": int(events.newcomers.size),
         "churned_members": int(events.leavers.size),
-        "buyers": int(np.unique(orders.buyer[orders.buyer >= 0]).size),
+        "buyers": int(distinct(orders.buyer[orders.buyer >= 0])[0].size),
         "penetration": members / people.n,
         "orders": orders.size,
         "gmv": book.sales / 100,

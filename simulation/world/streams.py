@@ -40,6 +40,15 @@ def world_key(scenario: Scenario) -> tuple[int, int]:
     )
 
 
+def splitmix64(seed: np.uint64, index: np.ndarray) -> np.ndarray:
+    """Outputs number index + 1 of the SplitMix64 generator started at `seed`
+    (Steele, Lea & Flood 2014): random access into one well-mixed sequence."""
+    z = seed + (index + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
 class Streams:
     """One Generator for the world, and one per behavioural decision and day, plus
     per-person draws.
@@ -60,20 +69,21 @@ class Streams:
     def start_day(self, day: int) -> None:
         """Key every decision's stream to `day`."""
         self.day = day
-        self._drawn: dict[tuple[int, int], np.ndarray] = {}
+        self._drawn: dict[tuple[int, int], int] = {}
         for index, name in enumerate(DECISIONS):
             setattr(self, name, self._stream(1, index, day))
 
     def draw(self, decision: str, slot: int, people: np.ndarray) -> np.ndarray:
         """Today's own uniform draw in [0, 1) of each of `people`, for one decision and
-        slot. One array of 64 random bits per person serves two slots (32 bits each)."""
+        slot: person i's draw is the i-th output of a SplitMix64 sequence seeded from the
+        decision's stream of the day, so it costs nothing for people who do not draw.
+        One 64-bit output serves two slots (32 bits each)."""
         key = (DECISIONS.index(decision), slot // 2)
-        bits = self._drawn.get(key)
-        if bits is None:
-            generator = self._stream(2, *key, self.day)
-            bits = self._drawn[key] = generator.bit_generator.random_raw(self.n)
-        mine = bits[people]
-        half = (mine >> np.uint64(32)) if slot % 2 == 0 else (mine & np.uint64(0xFFFFFFFF))
+        seed = self._drawn.get(key)
+        if seed is None:
+            seed = self._drawn[key] = self._stream(2, *key, self.day).bit_generator.random_raw()
+        bits = splitmix64(np.uint64(seed), np.asarray(people, dtype=np.uint64))
+        half = (bits >> np.uint64(32)) if slot % 2 == 0 else (bits & np.uint64(0xFFFFFFFF))
         return half * 2.0**-32
 
     def _stream(self, *key: int) -> np.random.Generator:
