@@ -1,8 +1,12 @@
-"""Time the baseline scenario at several population sizes (mean degree 20, 365 days).
+"""Time the baseline scenario at several population sizes (mean degree 20, 365 days,
+every mechanism on), and show how work per day scales with events and with people.
 
-Each size runs in a fresh process so that peak memory is its own. Prints wall
-seconds (graph build and simulation separately), exposures per second and peak
-resident memory. Usage: python benchmarks/run.py [--sizes 10000 100000 1000000]
+Each run is a fresh process so that its peak memory is its own. Prints three tables:
+the runs (graph build and simulation separately, exposures and person-days per second,
+peak resident memory), seconds per step phase, and a "quiet world" check: the same
+fixed activity (a few hundred members, no recruiting) on ever larger graphs, where
+time per day should grow with events, not with people.
+Usage: python benchmarks/run.py [--sizes 10000 100000 1000000] [--steps 365]
 """
 
 from __future__ import annotations
@@ -14,13 +18,22 @@ import sys
 from pathlib import Path
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
+PHASES = ("platform", "sharing", "purchases", "recruitment", "settlement", "churn", "metrics")
+QUIET = {
+    "population.initial_members": 300,
+    "recruitment.invite_prob": 0.0,
+    "platform.organic_join_prob": 0.0,
+    "churn.quit_prob": 0.0,
+    "churn.inactive_days": 0,
+}
 
 MEASURE = """
 import json, resource, sys, time
 from simulation import SocialCommerceModel, load_scenario
 size, steps = int(sys.argv[1]), int(sys.argv[2])
-scenario = load_scenario(sys.argv[3], {"population.size": size, "run.steps": steps,
-                                       "graph.mean_degree": 20.0})
+overrides = json.loads(sys.argv[4]) | {"population.size": size, "run.steps": steps,
+                                       "graph.mean_degree": 20.0}
+scenario = load_scenario(sys.argv[3], overrides)
 start = time.perf_counter()
 model = SocialCommerceModel(scenario)
 built = time.perf_counter()
@@ -29,15 +42,24 @@ done = time.perf_counter()
 summary = model.summary()
 print(json.dumps({
     "people": size, "ties": summary["ties"], "build_s": built - start, "run_s": done - built,
-    "total_s": done - start, "exposures": summary["exposures"], "members": summary["ever_members"],
+    "total_s": done - start, "exposures": summary["exposures"], "orders": summary["orders"],
+    "members": summary["ever_members"], "steps": steps, "phases": model.clock.seconds,
     "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
 }))
 """
 
 
-def measure(size: int, steps: int) -> dict:
+def measure(size: int, steps: int, overrides: dict | None = None) -> dict:
     result = subprocess.run(
-        [sys.executable, "-c", MEASURE, str(size), str(steps), str(BASELINE)],
+        [
+            sys.executable,
+            "-c",
+            MEASURE,
+            str(size),
+            str(steps),
+            str(BASELINE),
+            json.dumps(overrides or {}),
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -49,19 +71,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--steps", type=int, default=365)
+    parser.add_argument("--quiet-days", type=int, default=60)
     args = parser.parse_args()
-    header = (
+    rows = []
+    print(
         f"{'people':>10} {'ties':>11} {'build s':>8} {'run s':>8} {'total s':>8} "
-        f"{'exposures':>11} {'exposures/s':>12} {'ever members':>13} {'peak MiB':>9}"
+        f"{'exposures':>11} {'exposures/s':>12} {'person-days/s':>14} {'ever members':>13} "
+        f"{'peak MiB':>9}"
     )
-    print(header)
     for size in args.sizes:
         row = measure(size, args.steps)
+        rows.append(row)
         rate = row["exposures"] / row["run_s"] if row["run_s"] else 0.0
+        person_days = size * row["steps"] / row["run_s"] if row["run_s"] else 0.0
         print(
             f"{row['people']:>10,} {row['ties']:>11,} {row['build_s']:>8.2f} "
             f"{row['run_s']:>8.2f} {row['total_s']:>8.2f} {row['exposures']:>11,} "
-            f"{rate:>12,.0f} {row['members']:>13,} {row['peak_mib']:>9,.0f}",
+            f"{rate:>12,.0f} {person_days:>14,.0f} {row['members']:>13,} "
+            f"{row['peak_mib']:>9,.0f}",
+            flush=True,
+        )
+    print("\nseconds per phase")
+    print(f"{'people':>10} " + " ".join(f"{phase:>11}" for phase in PHASES))
+    for row in rows:
+        cells = " ".join(f"{row['phases'].get(phase, 0.0):>11.2f}" for phase in PHASES)
+        print(f"{row['people']:>10,} {cells}")
+    print(f"\nquiet world: 300 members, no recruiting, {args.quiet_days} days")
+    print(f"{'people':>10} {'exposures/day':>14} {'ms/day':>8} {'µs per exposure':>16}")
+    for size in args.sizes:
+        row = measure(size, args.quiet_days, QUIET)
+        per_day = row["exposures"] / row["steps"]
+        ms = 1000 * row["run_s"] / row["steps"]
+        print(
+            f"{size:>10,} {per_day:>14,.0f} {ms:>8.2f} {1000 * ms / max(per_day, 1):>16.1f}",
             flush=True,
         )
 

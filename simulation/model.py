@@ -6,6 +6,7 @@ scheduling"); each line is a vectorised behaviour of a population or an agent.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -60,6 +61,7 @@ class SocialCommerceModel(mesa.Model):
         self.trust = TieTrust(self.graph, scenario.trust)
         self.ledger = Ledger(self.people.income, self.people.fees_paid)
         self.totals = RunTotals()
+        self.clock = PhaseClock()
         self.members = Members(self.people, self.graph, self.trust, scenario, self.streams)
         self.consumers = Consumers(self.people, self.trust, scenario, self.streams)
         self.platform = Platform(self, scenario)
@@ -83,20 +85,25 @@ class SocialCommerceModel(mesa.Model):
         self.intervene(day)
         self.ledger.open_day(day)
         self.orders_today, self.newcomers_today = [], []
+        clock = self.clock.start()
         self.platform.step()
         for competitor in self.competitors:
             competitor.step()
         switched = np.concatenate([np.empty(0, np.int64), *(c.switched for c in self.competitors)])
+        clock.lap("platform")
         shares: Shares = self.members.share(day)
         met_trust = self.consumers.receive(shares, day)
         self.members.sense_circle(shares, met_trust)
+        clock.lap("sharing")
         share_orders = self.consumers.respond(shares, met_trust, day)
         pull = sum(competitor.pull() for competitor in self.competitors)
         repeat_orders = self.consumers.repurchase(day, pull)
         own_orders = self.consumers.self_purchase(self.people.members, day)
         fake_orders = self.members.brush(day, self.consumers.catalogue)
         self.orders_today += [share_orders, repeat_orders, own_orders, fake_orders]
+        clock.lap("purchases")
         self.platform.enrol(*self.members.recruit(day))
+        clock.lap("recruitment")
         orders = Orders.concat(self.orders_today)
         newcomers = np.concatenate(self.newcomers_today)
         self.platform.settle(orders, newcomers)
@@ -104,7 +111,9 @@ class SocialCommerceModel(mesa.Model):
         refund = self.platform.refund()
         self._credit_sellers(orders, day)
         self.members.review(day)
+        clock.lap("settlement")
         leavers = np.concatenate([switched, banned, self.members.churn(day)])
+        clock.lap("churn")
         book = self.ledger.close_day()
         self.totals.add(book, orders, refund, shares.size, banned.size, switched.size)
         events = DayEvents(
@@ -121,6 +130,7 @@ class SocialCommerceModel(mesa.Model):
         )
         self.today = day_metrics(self, events)
         self.datacollector.collect(self)
+        clock.lap("metrics")
 
     def intervene(self, day: int) -> None:
         """Apply the scenario's interventions of `day`, in the order listed."""
@@ -153,6 +163,23 @@ class SocialCommerceModel(mesa.Model):
         sellers = orders.seller[sold]
         np.add.at(self.people.sales, sellers, orders.amount[sold])
         self.people.last_active_day[sellers] = day
+
+
+class PhaseClock:
+    """Wall seconds spent in each phase of the step, summed over the run."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = 0.0
+
+    def start(self) -> PhaseClock:
+        self._last = time.perf_counter()
+        return self
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + now - self._last
+        self._last = now
 
 
 def shared_tastes(
