@@ -12,6 +12,7 @@ from typing import Any
 
 import mesa
 import numpy as np
+import pandas as pd
 
 from simulation.agents.catalogue import Catalogue
 from simulation.agents.competitors import Competitor
@@ -152,6 +153,28 @@ class SocialCommerceModel(mesa.Model):
             self.step()
             if progress is not None:
                 progress(self.day)
+
+    def snapshot(self, everyone: bool = False) -> pd.DataFrame:
+        """Per-person state now, one row per member and former member (everyone if
+        asked): taken only on request, so daily collection stays one row per day."""
+        people = self.people
+        ids = np.arange(people.n) if everyone else people.ever_members
+        return pd.DataFrame(
+            {
+                "person": ids,
+                "role": people.role[ids],
+                "sponsor": people.sponsor[ids],
+                "tier": people.tier[ids],
+                "joined_day": people.joined_day[ids],
+                "left_day": people.left_day[ids],
+                "income": people.income[ids] / 100,
+                "net_income": people.net_income(ids) / 100,
+                "sales": people.sales[ids] / 100,
+                "recruitment_depth": people.depth[ids],
+                "platform_trust": people.platform_trust[ids],
+                "multi_homing": people.multi_homing[ids],
+            }
+        )
 
     def summary(self) -> dict[str, Any]:
         """Final growth, economic and compliance figures of the run so far."""

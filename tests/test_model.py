@@ -147,3 +147,13 @@ def test_policy_changes_keep_the_world_and_the_decision_streams():
     b.run(3)
     day_a, day_b = (m.datacollector.get_model_vars_dataframe() for m in (a, b))
     assert list(day_a["exposures"]) == list(day_b["exposures"])
+
+
+def test_per_person_snapshots_only_on_request(small_scenario):
+    model = run(small_scenario)
+    table = model.datacollector.get_model_vars_dataframe()
+    assert len(table) == small_scenario.run.steps
+    snapshot = model.snapshot()
+    assert len(snapshot) == model.summary()["ever_members"]
+    assert snapshot["income"].sum() == pytest.approx(model.people.income.sum() / 100)
+    assert len(model.snapshot(everyone=True)) == small_scenario.population.size
