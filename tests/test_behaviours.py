@@ -174,7 +174,7 @@ def test_sharing_intensity_is_poisson_in_effort():
     _, _, people, _, members, _ = world(
         [(0, i) for i in range(1, 11)], 11, sharing={"shares_per_day": 4.0}
     )
-    people.role[0] = MEMBER
+    people.set_role(0, MEMBER)
     people.effort[0] = 0.5
     counts = [members.share(day).size for day in range(2000)]
     assert np.mean(counts) == pytest.approx(2.0, rel=0.05)
@@ -253,7 +253,7 @@ def test_tiers_follow_the_periods_sales_team_and_team_sales(demotion):
         [(0, 1)], 6, tiers=TIERS, commission={"review_days": 30, "demotion": demotion}
     )
     members.join(np.arange(5), np.array([-1, 0, 1, -1, -1]), day=0)
-    people.role[1] = FORMER
+    people.set_role(1, FORMER)
     people.sales[:5] = [120_00, 90_00, 100_00, 99_99, 500_00]
     members.review(day=29)
     assert list(people.tier[:5]) == [0, 0, 0, 0, 0]
@@ -261,7 +261,7 @@ def test_tiers_follow_the_periods_sales_team_and_team_sales(demotion):
     # member 0: own 120, team {2} (through departed 1): 1 member, team sales 100 → seller.
     # member 4: own 500 but no team → seller; member 3 just short; member 2 → seller.
     assert list(people.tier[[0, 2, 3, 4]]) == [1, 1, 0, 1]
-    people.role[[1]] = MEMBER
+    people.set_role([1], MEMBER)
     people.sales[:5] += [100_00, 60_00, 100_00, 0, 0]
     members.review(day=60)
     # member 0: own 100, team {1, 2} sold 160 → leader; member 4 sold nothing this period.

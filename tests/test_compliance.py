@@ -87,10 +87,10 @@ def test_loss_fraction_gini_top_share():
 
 def test_retail_customers_counts_distinct_outside_buyers_in_the_window():
     people = People(8)
-    people.role[[0, 1, 2]] = MEMBER
+    people.set_role([0, 1, 2], MEMBER)
     people.last_seller[3:8] = [0, 0, 0, 1, 2]
     people.last_order_day[3:8] = [10, 25, 28, 29, 30]
-    people.role[7] = MEMBER
+    people.set_role(7, MEMBER)
     customers = people.retail_customers(since=20)
     assert list(customers[:3]) == [2, 1, 0]
 

@@ -62,7 +62,7 @@ class Competitor(mesa.Agent):
         switch = gain > policy.churn.switching_cost
         split = ~switch & (theirs > ours)
         self.switched = approached[switch]
-        people.role[self.switched] = FORMER
+        people.set_role(self.switched, FORMER)
         people.left_day[self.switched] = day
         movers = approached[split]
         people.effort[movers] *= (ours[split] / (ours[split] + theirs[split])).astype(np.float32)

@@ -80,7 +80,8 @@ def spread(uniform: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 def grouped(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Order that sorts `keys`, and the start and length of each run of equal keys."""
-    order = np.argsort(keys, kind="stable")
+    ascending = keys.size < 2 or bool(np.all(keys[1:] >= keys[:-1]))
+    order = np.arange(keys.size) if ascending else np.argsort(keys, kind="stable")
     starts = np.flatnonzero(np.diff(keys[order], prepend=-1))
     return order, starts, np.diff(np.r_[starts, keys.size])
 

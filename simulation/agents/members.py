@@ -65,7 +65,7 @@ class Members:
     def join(self, newcomers: np.ndarray, sponsors: np.ndarray, day: int) -> None:
         """Make `newcomers` members under `sponsors` (-1: no sponsor, a new tree's root)."""
         people = self.people
-        people.role[newcomers] = MEMBER
+        people.set_role(newcomers, MEMBER)
         people.sponsor[newcomers] = sponsors
         people.joined_day[newcomers] = day
         people.tier[newcomers] = 0
@@ -94,7 +94,9 @@ class Members:
         senders = np.repeat(members, counts)
         sender, receiver, tie = self.graph.contacts_at_fraction(senders, fractions)
         goods = self.catalogue
-        if self.scenario.sharing.targeting == "matched":
+        if goods.size == 1:
+            product = np.zeros(sender.size, dtype=np.int64)
+        elif self.scenario.sharing.targeting == "matched":
             product = np.argmax(self.people.need[receiver] * goods.shareability, axis=1)
         else:
             weights = np.cumsum(goods.shareability) / goods.shareability.sum()
@@ -209,7 +211,7 @@ class Members:
         members = distinct(members)[0]
         odds = self.streams.draw("churn", 1, members)
         banned = members[odds < self.scenario.platform.ban_prob]
-        self.people.role[banned] = FORMER
+        self.people.set_role(banned, FORMER)
         self.people.left_day[banned] = day
         return banned
 
@@ -283,6 +285,6 @@ class Members:
             last = np.maximum(people.joined_day[members], people.last_active_day[members])
             leave |= day - last >= cfg.inactive_days
         leavers = members[leave]
-        people.role[leavers] = FORMER
+        people.set_role(leavers, FORMER)
         people.left_day[leavers] = day
         return leavers

@@ -18,6 +18,7 @@ class People:
 
     def __init__(self, n: int, products: int = 1) -> None:
         self.n = n
+        self._members: np.ndarray | None = None
         self.role = np.zeros(n, dtype=np.int8)
         self.sponsor = np.full(n, -1, dtype=np.int64)
         self.root = np.full(n, -1, dtype=np.int64)
@@ -54,8 +55,15 @@ class People:
 
     @property
     def members(self) -> np.ndarray:
-        """Ids of current members."""
-        return np.flatnonzero(self.role == MEMBER)
+        """Ids of current members (kept until someone joins or leaves)."""
+        if self._members is None:
+            self._members = np.flatnonzero(self.role == MEMBER)
+        return self._members
+
+    def set_role(self, ids: np.ndarray, role: int) -> None:
+        """Make `ids` members, or former members; the one way roles change."""
+        self.role[ids] = role
+        self._members = None
 
     @property
     def ever_members(self) -> np.ndarray:
