@@ -6,13 +6,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from simulation.metrics.compliance import RULES  # noqa: E402
+from simulation.metrics.compliance import RULES
 
 CJK = re.compile(r"[\u3000-\u9fff\uff08\uff09]+")
 

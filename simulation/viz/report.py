@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from simulation.experiments import analysis, sensitivity  # noqa: E402
-from simulation.experiments.design import Design  # noqa: E402
-from simulation.viz.tables import markdown_table  # noqa: E402
+from simulation.experiments import analysis, sensitivity
+from simulation.experiments.design import Design
+from simulation.viz.tables import markdown_table
 
 MAX_LINES = 8
 SUMMARY_COLUMNS = ("point", "metric", "n", "mean", "ci_low", "ci_high")
