@@ -54,7 +54,7 @@ class Competitor(mesa.Agent):
         slot = POACH_SLOT + 2 * self.index
         approached = members[model.streams.draw("platform", slot, members) < self.config.poach_prob]
         tenure = np.maximum(day - people.joined_day[approached], 1)
-        ours = people.income[approached] / 100.0 / tenure
+        ours = model.members.daily_income(approached, day)
         own_sales = people.sales[approached] / 100.0 / tenure
         advantage = (1.0 + self.config.discount) ** policy.purchase.price_elasticity
         theirs = self.config.direct_rate * own_sales * advantage

@@ -152,22 +152,18 @@ class Consumers:
         people = self.people
         due = np.flatnonzero(people.next_due == day)
         due = due[people.platform_trust[due] >= self.floor]
+        seller, trust = self._last_seller(due, day)
+        self.lost_today = 0
         if pull > 0:
-            trust = self._trust_in_last_seller(due, day)
             lost = self.draw(LOST, due) < pull / (pull + trust)
             gone = due[lost]
             people.next_due[gone] = day + self.catalogue.cycle[people.last_product[gone]]
             people.last_seller[gone] = PLATFORM
             people.last_tie[gone] = -1
             self.lost_today = int(gone.size)
-            due = due[~lost]
-        else:
-            self.lost_today = 0
-        seller = people.last_seller[due]
-        via_member = (seller != PLATFORM) & (people.role[np.maximum(seller, 0)] == MEMBER)
-        trust = self._trust_in_last_seller(due, day)
+            due, seller, trust = due[~lost], seller[~lost], trust[~lost]
         buys = self.draw(REPURCHASE, due) < self.purchase.repurchase_prob * trust
-        seller = np.where(via_member, seller, PLATFORM)[buys]
+        seller = seller[buys]
         buyer, tie = due[buys], people.last_tie[due[buys]]
         product = people.last_product[buyer]
         via_member = seller != PLATFORM
@@ -177,14 +173,15 @@ class Consumers:
         price = self.catalogue.price
         return self._orders(seller, buyer, product, price, bad, day, REFUND_AFTER_REPURCHASE)
 
-    def _trust_in_last_seller(self, buyers: np.ndarray, day: int) -> np.ndarray:
-        """Each buyer's trust in its last seller if still a member, else the baseline."""
+    def _last_seller(self, buyers: np.ndarray, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each buyer's last seller if still a member (else the platform), and the buyer's
+        trust in it (the baseline for the platform)."""
         people = self.people
         seller = people.last_seller[buyers]
         via_member = (seller != PLATFORM) & (people.role[np.maximum(seller, 0)] == MEMBER)
         trust = np.full(buyers.size, self.trust_config.baseline)
         trust[via_member] = self.trust.read(people.last_tie[buyers[via_member]], day)
-        return trust
+        return np.where(via_member, seller, PLATFORM), trust
 
     def buy_direct(self, buyers: np.ndarray, day: int) -> Orders:
         """Orders placed straight with the platform by people in the market."""

@@ -50,8 +50,8 @@ def splitmix64(seed: np.uint64, index: np.ndarray) -> np.ndarray:
 
 
 class Streams:
-    """One Generator for the world, and one per behavioural decision and day, plus
-    per-person draws.
+    """One Generator for the world, one for the platform's draws over positions each
+    day, and per-person draws for every decision.
 
     Each day's decision streams are fresh (keyed by seed, decision and day), so a
     difference in how many draws one day takes does not shift the next day's. For
@@ -67,11 +67,10 @@ class Streams:
         self.start_day(0)
 
     def start_day(self, day: int) -> None:
-        """Key every decision's stream to `day`."""
+        """Key the day's streams to `day`."""
         self.day = day
         self._drawn: dict[tuple[int, int], int] = {}
-        for index, name in enumerate(DECISIONS):
-            setattr(self, name, self._stream(1, index, day))
+        self.platform = self._stream(1, DECISIONS.index("platform"), day)
 
     def draw(self, decision: str, slot: int, people: np.ndarray) -> np.ndarray:
         """Today's own uniform draw in [0, 1) of each of `people`, for one decision and
