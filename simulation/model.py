@@ -44,7 +44,7 @@ class SocialCommerceModel(mesa.Model):
             rng = int(rng.integers(2**63))
         self.seed = scenario.run.seed if rng is None else int(rng)
         super().__init__(rng=self.seed)
-        self.scenario = scenario
+        self.config = scenario
         self.streams = Streams(self.seed, scenario)
         self.day = 0
         n = scenario.population.size
@@ -135,7 +135,7 @@ class SocialCommerceModel(mesa.Model):
 
     def intervene(self, day: int) -> None:
         """Apply the scenario's interventions of `day`, in the order listed."""
-        for intervention in self.scenario.interventions:
+        for intervention in self.config.interventions:
             if intervention.day == day:
                 changes = intervention_changes(intervention.set)
                 self.set_policy(with_overrides(self.policy, changes, "interventions"))
@@ -149,7 +149,7 @@ class SocialCommerceModel(mesa.Model):
 
     def run(self, steps: int | None = None, progress: Callable[[int], Any] | None = None) -> None:
         """Simulate `steps` days (default: the scenario's run.steps); `progress(day)` after each."""
-        for _ in range(self.scenario.run.steps if steps is None else steps):
+        for _ in range(self.config.run.steps if steps is None else steps):
             self.step()
             if progress is not None:
                 progress(self.day)

@@ -84,8 +84,8 @@ def write_run(model: SocialCommerceModel, out: Path) -> dict[str, Any]:
         (staging / "summary.json").write_text(
             json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-        (staging / "scenario.toml").write_text(scenario_toml(model.scenario), encoding="utf-8")
-        title = f"{model.scenario.name} (seed {summary['seed']})"
+        (staging / "scenario.toml").write_text(scenario_toml(model.config), encoding="utf-8")
+        title = f"{model.config.name} (seed {summary['seed']})"
         save_growth_plot(timeseries, title, staging / "growth.png")
         save_compliance_plot(summary, timeseries, staging / "compliance.png")
     return summary

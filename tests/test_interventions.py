@@ -29,7 +29,7 @@ def test_an_intervention_changes_the_scheme_from_its_day_on(tmp_path):
     assert sum(b.override for b in books[:29]) > 0
     assert all(b.override <= 0 for b in books[29:])
     assert model.policy.commission.override_rates == []
-    assert model.scenario.commission.override_rates == [0.03]
+    assert model.config.commission.override_rates == [0.03]
 
 
 def test_nested_tables_and_several_interventions_apply_in_order(tmp_path):

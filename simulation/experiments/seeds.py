@@ -25,7 +25,7 @@ def _words(text: str) -> list[int]:
 def replicate_seed(base_hash: str, replicate: int) -> int:
     """The seed of replicate `replicate` of a sweep over the scenario with `base_hash`."""
     sequence = np.random.SeedSequence([*_words(base_hash), replicate])
-    return int(sequence.generate_state(2, dtype=np.uint32).view(np.uint64)[0] >> 1)
+    return int(sequence.generate_state(2, dtype=np.uint32).view(np.uint64)[0]) >> 1
 
 
 def run_key(base_hash: str, overrides: dict[str, Any], replicate: int) -> str:

@@ -22,8 +22,8 @@ def run_summary(model: SocialCommerceModel) -> dict[str, Any]:
     joins = table["new_members"].to_numpy() if table is not None else np.zeros(0, int)
     members_now = int(people.members.size)
     summary = {
-        "scenario": model.scenario.name,
-        "scenario_hash": scenario_hash(model.scenario),
+        "scenario": model.config.name,
+        "scenario_hash": scenario_hash(model.config),
         "seed": model.seed,
         "days": model.day,
         "people": people.n,
