@@ -160,3 +160,31 @@ def test_per_person_snapshots_only_on_request(small_scenario):
     assert len(snapshot) == model.summary()["ever_members"]
     assert snapshot["income"].sum() == pytest.approx(model.people.income.sum() / 100)
     assert len(model.snapshot(everyone=True)) == small_scenario.population.size
+
+
+# Public names of mesa.Model in Mesa 3.5 (read from its model.py and HasObservables),
+# checked on every stack so a Mesa 3.3 run also catches a name that 3.5 owns.
+MESA_35_MODEL_NAMES = {
+    "agent_id_counter", "agent_types", "agents", "agents_by_type", "batch",
+    "clear_all_subscriptions", "data_registry", "deregister_agent", "notify", "observables",
+    "observe", "random", "register_agent", "remove_all_agents", "reset_randomizer",
+    "reset_rng", "rng", "run_for", "run_model", "run_until", "running", "scenario",
+    "schedule_event", "schedule_recurring", "step", "steps", "subscribers", "suppress",
+    "time", "unobserve",
+}  # fmt: skip
+
+
+def test_the_model_takes_none_of_mesas_own_names(small_scenario):
+    import mesa
+
+    class Bare(mesa.Model):  # what Mesa itself puts on any subclass and instance
+        pass
+
+    bare = Bare(rng=1)
+    mesa_names = MESA_35_MODEL_NAMES | set(dir(bare)) | set(vars(bare))
+    model = SocialCommerceModel(small_scenario)
+    ours = set(vars(model)) - set(vars(bare))
+    ours |= {name for name in vars(SocialCommerceModel) if name not in vars(Bare)}
+    assert ours & mesa_names == {"__init__", "step"}  # what Mesa asks a model to define
+    model.step()
+    assert model.steps == 1 and model.config is small_scenario
