@@ -268,7 +268,10 @@ def main() -> None:
         for _ in range(args.days):
             model.step()
         elapsed = time.perf_counter() - start
-        exposures = model.exposures if name == "mesa twin" else model.totals.exposures
+        if name == "mesa twin":
+            exposures = model.exposures
+        else:
+            exposures = model.mechanism("compliance").totals.exposures
         rates[(name, size)] = exposures / elapsed
         print(
             f"{name:>10} {size:>10,} people  {exposures:>11,} exposures  {elapsed:>8.2f} s  "

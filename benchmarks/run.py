@@ -3,7 +3,7 @@ every mechanism on), and show how work per day scales with events and with peopl
 
 Each run is a fresh process so that its peak memory is its own. Prints three tables:
 the runs (graph build and simulation separately, exposures and person-days per second,
-peak resident memory), seconds per step phase, and a "quiet world" check: the same
+peak resident memory), seconds per entry of the plan, and a "quiet world" check: the same
 fixed activity (a few hundred members, no recruiting) on ever larger graphs, where
 time per day should grow with events, not with people.
 Usage: python benchmarks/run.py [--sizes 10000 100000 1000000] [--steps 365]
@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
-PHASES = ("platform", "sharing", "purchases", "recruitment", "settlement", "churn", "metrics")
 QUIET = {
     "population.initial_members": 300,
     "recruitment.invite_prob": 0.0,
@@ -35,7 +34,7 @@ overrides = json.loads(sys.argv[4]) | {"population.size": size, "run.steps": ste
                                        "graph.mean_degree": 20.0}
 scenario = load_scenario(sys.argv[3], overrides)
 start = time.perf_counter()
-model = SocialCommerceModel(scenario)
+model = SocialCommerceModel(scenario, profile=True)
 built = time.perf_counter()
 model.run()
 done = time.perf_counter()
@@ -91,11 +90,10 @@ def main() -> None:
             f"{row['peak_mib']:>9,.0f}",
             flush=True,
         )
-    print("\nseconds per phase")
-    print(f"{'people':>10} " + " ".join(f"{phase:>11}" for phase in PHASES))
+    print("\nseconds per entry of the plan")
     for row in rows:
-        cells = " ".join(f"{row['phases'].get(phase, 0.0):>11.2f}" for phase in PHASES)
-        print(f"{row['people']:>10,} {cells}")
+        cells = ", ".join(f"{entry} {seconds:.2f}" for entry, seconds in row["phases"].items())
+        print(f"{row['people']:>10,}: {cells}")
     print(f"\nquiet world: 300 members, no recruiting, {args.quiet_days} days")
     print(f"{'people':>10} {'exposures/day':>14} {'ms/day':>8} {'µs per exposure':>16}")
     for size in args.sizes:

@@ -15,11 +15,11 @@ from typing import NoReturn
 
 from tqdm import tqdm
 
-from simulation.commission.auditor import audit
 from simulation.experiments import analysis
 from simulation.experiments.design import Design, parse_ranges, parse_vary
 from simulation.experiments.runner import Sweep
 from simulation.experiments.store import SweepStore
+from simulation.mechanisms.commission.auditor import audit
 from simulation.model import SocialCommerceModel
 from simulation.results import default_run_dir, staged, utc_stamp, write_files, write_run
 from simulation.scenario import ScenarioError, load_scenario, parse_override

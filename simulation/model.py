@@ -1,43 +1,80 @@
 """SocialCommerceModel: one platform, its members and everyone else on a social graph.
 
-The step reads like the day it simulates (docs/model.md, "Process overview and
-scheduling"); each line is a vectorised behaviour of a population or an agent.
+A day is the plan: the mechanisms of docs/model.md §3, in order, each acting on the
+day's events left by those before it. `PLAN` lists them; `model.plan` holds this
+run's instances, `model.metrics` every figure they report.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import mesa
 import numpy as np
 import pandas as pd
 
-from simulation.agents.catalogue import Catalogue
-from simulation.agents.competitors import Competitor
-from simulation.agents.consumers import Consumers, Shares
-from simulation.agents.events import beta_with_mean
-from simulation.agents.members import Members
-from simulation.agents.platform import Platform
-from simulation.commission.orders import Orders
-from simulation.metrics.daily import COLUMNS, DayEvents, day_metrics
-from simulation.metrics.summary import run_summary
-from simulation.metrics.totals import RunTotals
-from simulation.scenario.loading import intervention_changes, with_overrides
-from simulation.scenario.schema import PurchaseConfig, Scenario
-from simulation.world.generators import build_graph
-from simulation.world.graph import ContactGraph
-from simulation.world.ledger import Ledger
-from simulation.world.people import People
-from simulation.world.streams import Streams
-from simulation.world.trust import TieTrust
+from simulation.mechanisms.audits import Audits
+from simulation.mechanisms.base import Day, Mechanism, Metric
+from simulation.mechanisms.brushing import Brushing
+from simulation.mechanisms.churn import Churn
+from simulation.mechanisms.competition import Competition
+from simulation.mechanisms.compliance import Compliance, flags
+from simulation.mechanisms.exposure import Exposure
+from simulation.mechanisms.interventions import Interventions
+from simulation.mechanisms.market import MarketActors
+from simulation.mechanisms.observation import Observation
+from simulation.mechanisms.platform import Platform
+from simulation.mechanisms.purchases import Purchases
+from simulation.mechanisms.recruitment import Recruitment
+from simulation.mechanisms.refunds import Refunds
+from simulation.mechanisms.settlement import Settlement, net_income
+from simulation.mechanisms.sharing import Sharing
+from simulation.mechanisms.tiers import Tiers
+from simulation.scenario.loading import scenario_hash
+from simulation.scenario.schema import Scenario
+from simulation.world.world import build_world
+
+PLAN: tuple[type[Mechanism], ...] = (
+    Interventions,
+    MarketActors,
+    Sharing,
+    Exposure,
+    Purchases,
+    Brushing,
+    Recruitment,
+    Settlement,
+    Audits,
+    Refunds,
+    Tiers,
+    Churn,
+    Observation,
+    Compliance,
+)
+RUN_METRICS = (
+    Metric("days", "days simulated", "days", "{:,}", "days simulated", "final"),
+    Metric("people", "people on the graph", "people", "{:,}", "population size", "final"),
+    Metric("ties", "ties", "ties", "{:,}", "undirected ties of the social graph", "final"),
+)
+METRICS: tuple[Metric, ...] = RUN_METRICS + tuple(m for cls in PLAN for m in cls.metrics)
 
 
 class SocialCommerceModel(mesa.Model):
-    """A membership-based social e-commerce platform, simulated one day per step."""
+    """A membership-based social e-commerce platform, simulated one day per step.
 
-    def __init__(self, scenario: Scenario, rng: int | np.random.Generator | None = None) -> None:
+    `extra` mechanisms (classes taking the world and the policy) act after churn and
+    before the day is observed; their metrics join the time series and summary.
+    `profile=True` times each entry of the plan (`model.clock`).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        rng: int | np.random.Generator | None = None,
+        extra: Sequence[Callable[..., Mechanism]] = (),
+        profile: bool = False,
+    ) -> None:
         """`rng` is the run's seed (default: the scenario's `run.seed`); a Generator
         given instead supplies one."""
         if isinstance(rng, np.random.Generator):
@@ -45,107 +82,80 @@ class SocialCommerceModel(mesa.Model):
         self.seed = scenario.run.seed if rng is None else int(rng)
         super().__init__(rng=self.seed)
         self.config = scenario
-        self.streams = Streams(self.seed, scenario)
-        self.day = 0
-        n = scenario.population.size
-        world = self.streams.world
-        self.graph = build_graph(scenario.graph, n, world)
-        catalogue = Catalogue.from_scenario(scenario)
-        self.people = People(n, catalogue.size)
-        self.people.need[:] = shared_tastes(self.graph, scenario.purchase, catalogue.size, world)
-        self.people.join_cost[:] = world.exponential(scenario.recruitment.effort_cost, size=n)
-        self.people.effort[:] = beta_with_mean(scenario.sharing.effort_mean, n, world)
-        founders = world.choice(n, size=scenario.population.initial_members, replace=False)
-        self.people.hype[:] = world.exponential(scenario.sharing.hype_mean, size=n)
-        self.people.platform_trust[:] = scenario.trust.baseline
-        self.people.circle_trust[:] = scenario.trust.baseline
-        self.trust = TieTrust(self.graph, scenario.trust)
-        self.ledger = Ledger(self.people.income, self.people.fees_paid)
-        self.totals = RunTotals()
-        self.clock = PhaseClock()
-        self.members = Members(self.people, self.graph, self.trust, scenario, self.streams)
-        self.consumers = Consumers(self.people, self.trust, scenario, self.streams)
-        self.platform = Platform(self, scenario)
-        self.competitors = [
-            Competitor(self, config, index) for index, config in enumerate(scenario.competitors)
-        ]
         self.policy = scenario
-        self.members.join(np.sort(founders), np.full(founders.size, -1, dtype=np.int64), 0)
-        self.orders_today: list[Orders] = []
-        self.newcomers_today: list[np.ndarray] = []
-        self.today: dict[str, float] = {}
+        self.day = 0
+        self.world = build_world(scenario, self.seed)
+        self.plan = self._build_plan(extra)
+        self.metrics = RUN_METRICS + tuple(m for entry in self.plan for m in entry.metrics)
+        self.columns = tuple(m.name for m in self.metrics if m.kind != "final")
+        self.clock = PhaseClock() if profile else None
+        self.today: dict[str, Any] = {}
+        founders = self.world.founders
+        self.recruitment.enrol(founders, np.full(founders.size, -1, dtype=np.int64), 0)
         self.datacollector = mesa.DataCollector(
-            model_reporters={name: _reporter(name) for name in COLUMNS}
+            model_reporters={name: _reporter(name) for name in self.columns}
         )
+
+    def _build_plan(self, extra: Sequence[Callable[..., Mechanism]]) -> list[Mechanism]:
+        """The mechanisms of PLAN, wired to those they call, with `extra` before
+        observation."""
+        world, policy = self.world, self.policy
+        tiers = Tiers(world, policy)
+        self.recruitment = recruitment = Recruitment(world, policy, tiers)
+        purchases = Purchases(world, policy)
+        platform = Platform(self, world, policy, recruitment, purchases)
+        competition = Competition(self, world, policy, recruitment)
+        settlement = Settlement(world, policy)
+        compliance = Compliance(world, policy, settlement)
+        plan = [
+            Interventions(world, policy),
+            MarketActors(world, policy, self.agents, platform, competition),
+            Sharing(world, policy),
+            Exposure(world, policy),
+            purchases,
+            Brushing(world, policy),
+            recruitment,
+            settlement,
+            Audits(world, policy),
+            Refunds(world, policy),
+            tiers,
+            Churn(world, policy),
+            *(make(world, policy) for make in extra),
+            Observation(world, policy, compliance),
+            compliance,
+        ]
+        names = [entry.name for entry in plan]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two mechanisms share a name in the plan: {names}")
+        return plan
 
     def step(self) -> None:
-        """One day, in the order of docs/model.md."""
+        """One day: the plan, in order; then the day's row is collected."""
         self.day += 1
-        day = self.day
-        self.streams.start_day(day)
-        self.intervene(day)
-        self.ledger.open_day(day)
-        self.orders_today, self.newcomers_today = [], []
-        clock = self.clock.start()
-        self.platform.step()
-        for competitor in self.competitors:
-            competitor.step()
-        switched = np.concatenate([np.empty(0, np.int64), *(c.switched for c in self.competitors)])
-        clock.lap("platform")
-        shares: Shares = self.members.share(day)
-        met_trust = self.consumers.receive(shares, day)
-        self.members.sense_circle(shares, met_trust)
-        clock.lap("sharing")
-        share_orders = self.consumers.respond(shares, met_trust, day)
-        pull = sum(competitor.pull() for competitor in self.competitors)
-        repeat_orders = self.consumers.repurchase(day, pull)
-        own_orders = self.consumers.self_purchase(self.people.members, day)
-        fake_orders = self.members.brush(day, self.consumers.catalogue)
-        self.orders_today += [share_orders, repeat_orders, own_orders, fake_orders]
-        clock.lap("purchases")
-        self.platform.enrol(*self.members.recruit(day))
-        clock.lap("recruitment")
-        orders = Orders.concat(self.orders_today)
-        newcomers = np.concatenate(self.newcomers_today)
-        self.platform.settle(orders, newcomers)
-        banned = self.platform.audit(orders)
-        refund = self.platform.refund()
-        self._credit_sellers(orders, day)
-        self.members.review(day)
-        clock.lap("settlement")
-        leavers = np.concatenate([switched, banned, self.members.churn(day)])
-        clock.lap("churn")
-        book = self.ledger.close_day()
-        self.totals.add(book, orders, refund, shares.size, banned.size, switched.size)
-        events = DayEvents(
-            shares,
-            met_trust,
-            share_orders,
-            orders,
-            newcomers,
-            leavers,
-            refund,
-            book,
-            banned,
-            switched,
-        )
-        self.today = day_metrics(self, events)
+        world = self.world
+        world.streams.start_day(self.day)
+        world.ledger.open_day(self.day)
+        day = Day(self.day, self.policy)
+        for entry in self.plan:
+            started = time.perf_counter() if self.clock else 0.0
+            entry.step(day)
+            if day.policy is not self.policy:
+                self.set_policy(day.policy)
+            if self.clock:
+                self.clock.add(entry.name, time.perf_counter() - started)
+        started = time.perf_counter() if self.clock else 0.0
+        self.today = {}
+        for entry in self.plan:
+            self.today |= entry.report(day)
         self.datacollector.collect(self)
-        clock.lap("metrics")
-
-    def intervene(self, day: int) -> None:
-        """Apply the scenario's interventions of `day`, in the order listed."""
-        for intervention in self.config.interventions:
-            if intervention.day == day:
-                changes = intervention_changes(intervention.set)
-                self.set_policy(with_overrides(self.policy, changes, "interventions"))
+        if self.clock:
+            self.clock.add("reports", time.perf_counter() - started)
 
     def set_policy(self, policy: Scenario) -> None:
-        """Switch every behaviour to a new policy (same world, same people)."""
+        """Every mechanism takes up a new policy (same world, same people)."""
         self.policy = policy
-        self.members.configure(policy)
-        self.consumers.configure(policy)
-        self.platform.configure(policy)
+        for entry in self.plan:
+            entry.configure(policy)
 
     def run(self, steps: int | None = None, progress: Callable[[int], Any] | None = None) -> None:
         """Simulate `steps` days (default: the scenario's run.steps); `progress(day)` after each."""
@@ -157,7 +167,7 @@ class SocialCommerceModel(mesa.Model):
     def snapshot(self, everyone: bool = False) -> pd.DataFrame:
         """Per-person state now, one row per member and former member (everyone if
         asked): taken only on request, so daily collection stays one row per day."""
-        people = self.people
+        people = self.world.people
         ids = np.arange(people.n) if everyone else people.ever_members
         return pd.DataFrame(
             {
@@ -168,7 +178,7 @@ class SocialCommerceModel(mesa.Model):
                 "joined_day": people.joined_day[ids],
                 "left_day": people.left_day[ids],
                 "income": people.income[ids] / 100,
-                "net_income": people.net_income(ids) / 100,
+                "net_income": net_income(people, ids) / 100,
                 "sales": people.sales[ids] / 100,
                 "recruitment_depth": people.depth[ids],
                 "platform_trust": people.platform_trust[ids],
@@ -177,47 +187,55 @@ class SocialCommerceModel(mesa.Model):
         )
 
     def summary(self) -> dict[str, Any]:
-        """Final growth, economic and compliance figures of the run so far."""
-        return run_summary(self)
+        """Final growth, economic and compliance figures of the run so far, its flags
+        and its provenance."""
+        summary: dict[str, Any] = {
+            "scenario": self.config.name,
+            "scenario_hash": scenario_hash(self.config),
+            "seed": self.seed,
+            "days": self.day,
+            "people": self.world.people.n,
+            "ties": int(self.world.graph.n_ties // 2),
+        }
+        for entry in self.plan:
+            summary |= entry.final()
+        summary["flags"] = flags(summary)
+        return summary
 
-    def _credit_sellers(self, orders: Orders, day: int) -> None:
-        """Record members' personal sales (not self-purchases)."""
-        sold = (orders.seller >= 0) & ~orders.self_purchase
-        sellers = orders.seller[sold]
-        np.add.at(self.people.sales, sellers, orders.amount[sold])
-        self.people.last_active_day[sellers] = day
+    def mechanism(self, name: str) -> Mechanism:
+        """The mechanism of the plan (or a part of one) called `name`."""
+        for entry in self.plan:
+            for part in (entry, *entry.parts):
+                if part.name == name:
+                    return part
+        raise KeyError(f"no mechanism {name!r} in the plan")
+
+    def describe_plan(self) -> pd.DataFrame:
+        """The plan as a table: each mechanism, the section it reads, the per-person
+        arrays it owns and the metrics it reports."""
+        return pd.DataFrame(
+            {
+                "mechanism": [e.name for e in self.plan],
+                "class": [type(e).__name__ for e in self.plan],
+                "section": [e.section or "" for e in self.plan],
+                "owns": [
+                    ", ".join(s.name for part in (e, *e.parts) for s in part.states)
+                    for e in self.plan
+                ],
+                "metrics": [", ".join(m.name for m in e.metrics) for e in self.plan],
+            }
+        )
 
 
 class PhaseClock:
-    """Wall seconds spent in each phase of the step, summed over the run."""
+    """Wall seconds spent in each entry of the plan, summed over the run."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
-        self._last = 0.0
 
-    def start(self) -> PhaseClock:
-        self._last = time.perf_counter()
-        return self
-
-    def lap(self, phase: str) -> None:
-        now = time.perf_counter()
-        self.seconds[phase] = self.seconds.get(phase, 0.0) + now - self._last
-        self._last = now
+    def add(self, entry: str, seconds: float) -> None:
+        self.seconds[entry] = self.seconds.get(entry, 0.0) + seconds
 
 
-def shared_tastes(
-    graph: ContactGraph, purchase: PurchaseConfig, products: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Needs per person and product: own draws (Beta with mean need_mean), blended with
-    the contacts' mean by taste_homophily, so circles share tastes."""
-    own = np.column_stack(
-        [beta_with_mean(purchase.need_mean, graph.n, rng) for _ in range(products)]
-    )
-    if purchase.taste_homophily == 0:
-        return own
-    blend = purchase.taste_homophily
-    return (1 - blend) * own + blend * graph.mean_over_contacts(own)
-
-
-def _reporter(name: str) -> Callable[[SocialCommerceModel], float]:
+def _reporter(name: str) -> Callable[[SocialCommerceModel], Any]:
     return lambda model: model.today[name]

@@ -8,37 +8,18 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from simulation.experiments.provenance import utc_stamp, versions
 from simulation.model import SocialCommerceModel
 from simulation.scenario.loading import scenario_toml
 from simulation.viz.compliance import save_compliance_plot
 from simulation.viz.plots import save_growth_plot
-
-PACKAGES = ("sharelab", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib")
-
-
-def versions() -> dict[str, str]:
-    """Versions of Python and of the packages a run depends on."""
-    found = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
-
-
-def utc_stamp() -> str:
-    """The current UTC time, for folder names."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def default_run_dir(root: Path, scenario_name: str, seed: int) -> Path:

@@ -7,35 +7,30 @@ import math
 import numpy as np
 import pytest
 
-from simulation.agents.consumers import Consumers, Shares
-from simulation.agents.events import (
+from simulation.mechanisms.audits import BAN
+from simulation.mechanisms.base import Shares
+from simulation.mechanisms.churn import QUIT
+from simulation.mechanisms.sharing import SHARE_CONTACT
+from simulation.world.arrays import (
     binomial_from_uniform,
     consecutive,
     pick_one,
     poisson_from_uniform,
 )
-from simulation.agents.members import Members
-from simulation.commission.orders import PLATFORM
-from simulation.world.people import FORMER, MEMBER, People
+from simulation.world.orders import PLATFORM
+from simulation.world.people import FORMER, MEMBER
 from simulation.world.streams import Streams
-from simulation.world.trust import TieTrust
-from tests.conftest import graph_from_pairs, scenario
+from tests.conftest import hand_model, scenario
 
 STAR = [(0, 4), (1, 4), (2, 4), (3, 4)]
 
 
 def world(pairs, n, **sections):
-    """People, graph, trust and both populations for a scenario built from defaults."""
-    population = {"size": n, "initial_members": 0}
-    config = scenario(population=population, **sections)
-    graph = graph_from_pairs(n, pairs)
-    people = People(n)
-    people.need[:] = 1.0
-    trust = TieTrust(graph, config.trust)
-    streams = Streams(0, config)
-    members = Members(people, graph, trust, config, streams)
-    consumers = Consumers(people, trust, config, streams)
-    return config, graph, people, trust, members, consumers
+    """Scenario, graph, people, trust and the model (for its mechanisms), on a
+    hand-built graph with a scenario built from defaults."""
+    model = hand_model(pairs, n, **sections)
+    world = model.world
+    return model.config, world.graph, world.people, world.trust, model
 
 
 def tie(graph, sender, receiver):
@@ -48,48 +43,48 @@ def shares_to(graph, senders, receiver):
 
 
 def test_shares_past_tolerance_erode_trust_in_their_senders():
-    _, graph, people, trust, _, consumers = world(
+    _, graph, people, trust, model = world(
         STAR, 5, trust={"fatigue_tolerance": 2.0, "erosion": 0.5, "baseline": 0.6}
     )
-    met = consumers.receive(shares_to(graph, [0, 1, 2, 3], 4), day=1)
+    met = model.mechanism("exposure").receive(shares_to(graph, [0, 1, 2, 3], 4), day=1)
     assert met == pytest.approx([0.6, 0.6, 0.3, 0.3])
     assert people.fatigue[4] == pytest.approx(4.0)
 
 
 def test_fatigue_decays_lazily_between_days():
-    config, graph, people, _, _, consumers = world(
+    config, graph, people, _, model = world(
         STAR, 5, trust={"fatigue_tolerance": 10.0, "fatigue_decay": 0.5}
     )
-    consumers.receive(shares_to(graph, [0, 1], 4), day=1)
-    consumers.receive(shares_to(graph, [2], 4), day=3)
+    model.mechanism("exposure").receive(shares_to(graph, [0, 1], 4), day=1)
+    model.mechanism("exposure").receive(shares_to(graph, [2], 4), day=3)
     assert people.fatigue[4] == pytest.approx(2 * math.exp(-0.5 * 2) + 1)
 
 
 def test_repeated_shares_over_one_tie_erode_it_once_per_share():
-    _, graph, _, trust, _, consumers = world(
+    _, graph, _, trust, model = world(
         STAR, 5, trust={"fatigue_tolerance": 0.0, "erosion": 0.5, "baseline": 0.8}
     )
-    consumers.receive(shares_to(graph, [0, 0, 0], 4), day=1)
+    model.mechanism("exposure").receive(shares_to(graph, [0, 0, 0], 4), day=1)
     assert trust.read(np.array([tie(graph, 0, 4)]), 1) == pytest.approx([0.1])
 
 
 def test_trust_recovers_toward_baseline():
-    _, graph, _, trust, _, _ = world(STAR, 5, trust={"baseline": 0.5, "recovery_rate": 0.1})
+    _, graph, _, trust, _ = world(STAR, 5, trust={"baseline": 0.5, "recovery_rate": 0.1})
     edge = np.array([tie(graph, 0, 4)])
     trust.write(edge, np.array([0.1]), day=3)
     assert trust.read(edge, 13) == pytest.approx([0.5 - 0.4 * math.exp(-1.0)])
 
 
 def test_purchase_experience_moves_trust():
-    _, graph, _, trust, _, consumers = world(
+    _, graph, _, trust, model = world(
         STAR,
         5,
         trust={"baseline": 0.5, "good_purchase_gain": 0.2, "bad_purchase_loss": 0.5},
     )
     edge = np.array([tie(graph, 0, 4)])
-    consumers.experience(edge, day=1, bad=np.array([False]))
+    model.mechanism("purchases").experience(edge, day=1, bad=np.array([False]))
     assert trust.read(edge, 1) == pytest.approx([0.6])
-    consumers.experience(edge, day=1, bad=np.array([True]))
+    model.mechanism("purchases").experience(edge, day=1, bad=np.array([True]))
     assert trust.read(edge, 1) == pytest.approx([0.3])
 
 
@@ -107,7 +102,7 @@ CERTAIN_PURCHASE = {
 
 
 def test_a_certain_purchase_happens_once_a_day_and_only_in_the_market():
-    _, graph, people, _, _, consumers = world(STAR + [(0, 1)], 5, **CERTAIN_PURCHASE)
+    _, graph, people, _, model = world(STAR + [(0, 1)], 5, **CERTAIN_PURCHASE)
     shares = shares_to(graph, [0, 1, 2], 4)
     shares = Shares(
         np.append(shares.sender, 0),
@@ -115,8 +110,8 @@ def test_a_certain_purchase_happens_once_a_day_and_only_in_the_market():
         np.append(shares.tie, tie(graph, 0, 1)),
     )
     people.next_due[1] = 5
-    met = consumers.receive(shares, day=1)
-    orders = consumers.respond(shares, met, day=1)
+    met = model.mechanism("exposure").receive(shares, day=1)
+    orders = model.mechanism("purchases").respond(shares, met, day=1)
     assert list(orders.buyer) == [4]
     assert orders.seller[0] in (0, 1, 2)
     assert list(orders.amount) == [10000]
@@ -126,7 +121,7 @@ def test_a_certain_purchase_happens_once_a_day_and_only_in_the_market():
 
 
 def test_conversion_follows_trust_need_price_and_fatigue():
-    _, graph, people, trust, _, consumers = world(
+    _, graph, people, trust, model = world(
         [(0, i) for i in range(1, 40001)],
         40001,
         purchase={
@@ -141,44 +136,44 @@ def test_conversion_follows_trust_need_price_and_fatigue():
     people.need[:] = 0.5
     receivers = np.arange(1, 40001)
     shares = Shares(np.zeros(40000, dtype=np.int64), receivers, np.arange(40000))
-    met = consumers.receive(shares, day=1)
-    orders = consumers.respond(shares, met, day=1)
+    met = model.mechanism("exposure").receive(shares, day=1)
+    orders = model.mechanism("purchases").respond(shares, met, day=1)
     expected = 0.5 * 0.8 * 0.5 * 1.1 * math.exp(-0.5 * 1.0)
     assert orders.size / 40000 == pytest.approx(expected, abs=0.01)
 
 
 def test_repurchase_goes_to_the_last_seller_or_to_the_platform_if_it_left():
-    config, graph, people, _, _, consumers = world(
+    config, graph, people, _, model = world(
         STAR, 5, purchase={"repurchase_prob": 1.0}, trust={"baseline": 1.0}
     )
     people.role[[0, 1]] = [MEMBER, FORMER]
     people.next_due[[2, 3]] = 7
     people.last_seller[[2, 3]] = [0, 1]
     people.last_tie[[2, 3]] = [0, 1]
-    orders = consumers.repurchase(day=7)
+    orders = model.mechanism("purchases").repurchase(day=7)[0]
     assert dict(zip(orders.buyer, orders.seller, strict=True)) == {2: 0, 3: PLATFORM}
     assert people.next_due[2] == 7 + config.purchase.repurchase_days
 
 
 def test_members_self_purchase_at_the_discount():
-    _, _, people, _, _, consumers = world(
+    _, _, people, _, model = world(
         STAR, 5, purchase={"self_purchase_prob": 1.0, "price": 100.0, "member_discount": 0.2}
     )
-    orders = consumers.self_purchase(np.array([0, 3]), day=1)
+    orders = model.mechanism("purchases").self_purchase(np.array([0, 3]), day=1)
     assert list(orders.buyer) == [0, 3] and list(orders.seller) == [0, 3]
     assert list(orders.amount) == [8000, 8000]
     assert np.all(orders.self_purchase)
 
 
 def test_sharing_intensity_is_poisson_in_effort():
-    _, _, people, _, members, _ = world(
+    _, _, people, _, model = world(
         [(0, i) for i in range(1, 11)], 11, sharing={"shares_per_day": 4.0}
     )
-    people.set_role(0, MEMBER)
+    people.join(np.array([0]), np.array([-1]), 0)
     people.effort[0] = 0.5
-    counts = [members.share(day).size for day in range(2000)]
+    counts = [model.mechanism("sharing").share(day).size for day in range(2000)]
     assert np.mean(counts) == pytest.approx(2.0, rel=0.05)
-    shares = members.share(1)
+    shares = model.mechanism("sharing").share(1)
     assert set(shares.receiver) <= set(range(1, 11))
 
 
@@ -189,11 +184,11 @@ def test_a_contact_joins_when_the_benefit_it_sees_beats_fee_and_effort():
         "purchase": {"self_purchase_prob": 0.0},
         "trust": {"baseline": 0.5},
     }
-    _, _, people, _, members, _ = world([(0, 1), (0, 2)], 3, **sections)
-    members.join(np.array([0]), np.array([-1]), day=0)
+    _, _, people, _, model = world([(0, 1), (0, 2)], 3, **sections)
+    model.recruitment.enrol(np.array([0]), np.array([-1]), 0)
     people.income[0] = 100_00
     people.join_cost[[1, 2]] = [0.0, 1.0]
-    newcomers, sponsors = members.recruit(day=10)
+    newcomers, sponsors = model.recruitment.recruit(day=10)
     assert list(newcomers) == [1]
     assert list(sponsors) == [0]
 
@@ -203,12 +198,12 @@ def test_invite_once_reaches_each_contact_the_day_after_joining_only():
         "recruitment": {"invite": "once", "invite_prob": 1.0, "effort_cost": 0.0},
     }
     path = [(0, 1), (1, 2), (2, 3), (3, 4)]
-    _, _, people, _, members, _ = world(path, 5, **sections)
+    _, _, people, _, model = world(path, 5, **sections)
     people.join_cost[:] = 0.0
-    members.join(np.array([0]), np.array([-1]), day=0)
+    model.recruitment.enrol(np.array([0]), np.array([-1]), 0)
     for day in range(1, 6):
-        newcomers, sponsors = members.recruit(day)
-        members.join(newcomers, sponsors, day)
+        newcomers, sponsors = model.recruitment.recruit(day)
+        model.recruitment.enrol(newcomers, sponsors, day)
         assert list(newcomers) == ([day] if day <= 4 else [])
     assert list(people.sponsor) == [-1, 0, 1, 2, 3]
 
@@ -222,14 +217,14 @@ def test_churn_on_low_income_and_inactivity():
             "inactive_days": 30,
         }
     }
-    _, _, people, _, members, _ = world(STAR, 5, **sections)
-    members.join(np.arange(4), np.full(4, -1), day=0)
+    _, _, people, _, model = world(STAR, 5, **sections)
+    model.recruitment.enrol(np.arange(4), np.full(4, -1), 0)
     people.income[[0, 1, 2, 3]] = [40_00, 5_00, 40_00, 100_00]
     people.joined_day[3] = 15
     people.last_active_day[[0, 1, 2]] = [19, 19, 0]
-    leavers = members.churn(day=20)
+    leavers = model.mechanism("churn").churn(day=20)
     assert list(leavers) == [1]
-    leavers = members.churn(day=30)
+    leavers = model.mechanism("churn").churn(day=30)
     assert sorted(leavers) == [2]
     assert people.role[1] == FORMER and people.left_day[1] == 20
 
@@ -249,21 +244,21 @@ TIERS = [
 
 @pytest.mark.parametrize("demotion", [True, False])
 def test_tiers_follow_the_periods_sales_team_and_team_sales(demotion):
-    _, _, people, _, members, _ = world(
+    _, _, people, _, model = world(
         [(0, 1)], 6, tiers=TIERS, commission={"review_days": 30, "demotion": demotion}
     )
-    members.join(np.arange(5), np.array([-1, 0, 1, -1, -1]), day=0)
-    people.set_role(1, FORMER)
+    model.recruitment.enrol(np.arange(5), np.array([-1, 0, 1, -1, -1]), 0)
+    people.leave(np.array([1]), 0)
     people.sales[:5] = [120_00, 90_00, 100_00, 99_99, 500_00]
-    members.review(day=29)
+    model.mechanism("tiers").review(day=29)
     assert list(people.tier[:5]) == [0, 0, 0, 0, 0]
-    members.review(day=30)
+    model.mechanism("tiers").review(day=30)
     # member 0: own 120, team {2} (through departed 1): 1 member, team sales 100 → seller.
     # member 4: own 500 but no team → seller; member 3 just short; member 2 → seller.
     assert list(people.tier[[0, 2, 3, 4]]) == [1, 1, 0, 1]
-    people.set_role([1], MEMBER)
+    people._set_role(np.array([1]), MEMBER)
     people.sales[:5] += [100_00, 60_00, 100_00, 0, 0]
-    members.review(day=60)
+    model.mechanism("tiers").review(day=60)
     # member 0: own 100, team {1, 2} sold 160 → leader; member 4 sold nothing this period.
     assert people.tier[0] == 2
     assert people.tier[4] == (0 if demotion else 1)
@@ -277,18 +272,18 @@ def test_qualification_for_team_pay_follows_last_periods_sales_and_customers():
             "review_days": 30,
         }
     }
-    _, _, people, _, members, _ = world(STAR, 5, **sections)
-    members.join(np.array([0, 1, 2]), np.full(3, -1), day=0)
+    _, _, people, _, model = world(STAR, 5, **sections)
+    model.recruitment.enrol(np.array([0, 1, 2]), np.full(3, -1), 0)
     assert not people.qualified[[0, 1, 2]].any()
     people.sales[[0, 1, 2]] = [200_00, 200_00, 50_00]
     people.last_seller[[3, 4]] = [0, 0]
     people.last_order_day[[3, 4]] = [5, 29]
-    members.review(day=29)
+    model.mechanism("tiers").review(day=29)
     assert not people.qualified[[0, 1, 2]].any()
-    members.review(day=30)
+    model.mechanism("tiers").review(day=30)
     assert list(people.qualified[[0, 1, 2]]) == [True, False, False]
     people.sales[0] += 50_00
-    members.review(day=60)
+    model.mechanism("tiers").review(day=60)
     assert not people.qualified[0]
 
 
@@ -298,9 +293,10 @@ def test_a_gift_package_counts_in_the_benefit_of_joining():
         "purchase": {"gross_margin": 0.35, "self_purchase_prob": 0.0},
         "recruitment": {"horizon_days": 0.0},
     }
-    _, _, people, _, members, _ = world(STAR, 5, **sections)
+    _, _, people, _, model = world(STAR, 5, **sections)
     people.need[[0, 1]] = [[1.0], [0.5]]
-    assert members.expected_benefit(np.array([0, 1]), 0.0) == pytest.approx([400.0, 200.0])
+    benefit = model.recruitment.expected_benefit(np.array([0, 1]), 0.0)
+    assert benefit == pytest.approx([400.0, 200.0])
 
 
 @pytest.mark.parametrize(("claim", "joins"), [(5.0, [1]), (0.0, [])])
@@ -311,10 +307,10 @@ def test_an_income_claim_lifts_what_contacts_see(claim, joins):
         "purchase": {"self_purchase_prob": 0.0},
         "trust": {"baseline": 0.5},
     }
-    _, _, people, _, members, _ = world([(0, 1)], 2, **sections)
-    members.join(np.array([0]), np.array([-1]), day=0)
+    _, _, people, _, model = world([(0, 1)], 2, **sections)
+    model.recruitment.enrol(np.array([0]), np.array([-1]), 0)
     people.join_cost[1] = 0.0
-    newcomers, _ = members.recruit(day=1)
+    newcomers, _ = model.recruitment.recruit(day=1)
     assert list(newcomers) == joins
 
 
@@ -351,10 +347,10 @@ def test_a_persons_draw_does_not_depend_on_who_else_draws():
     one.start_day(4)
     two.start_day(4)
     everyone = np.arange(50)
-    two.draw("sharing", 1, everyone[:10])
-    assert np.array_equal(one.draw("churn", 0, everyone), two.draw("churn", 0, everyone))
-    assert np.array_equal(one.draw("churn", 0, everyone[30:]), two.draw("churn", 0, everyone)[30:])
-    assert not np.array_equal(one.draw("churn", 0, everyone), one.draw("churn", 1, everyone))
-    assert one.draw("churn", 1, everyone).min() >= 0.0 and one.draw("churn", 1, everyone).max() < 1
+    two.draw(SHARE_CONTACT, everyone[:10])
+    assert np.array_equal(one.draw(QUIT, everyone), two.draw(QUIT, everyone))
+    assert np.array_equal(one.draw(QUIT, everyone[30:]), two.draw(QUIT, everyone)[30:])
+    assert not np.array_equal(one.draw(QUIT, everyone), one.draw(BAN, everyone))
+    assert one.draw(BAN, everyone).min() >= 0.0 and one.draw(BAN, everyone).max() < 1
     two.start_day(5)
-    assert not np.array_equal(one.draw("churn", 0, everyone), two.draw("churn", 0, everyone))
+    assert not np.array_equal(one.draw(QUIT, everyone), two.draw(QUIT, everyone))

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from simulation.cli import main
-from simulation.metrics.daily import COLUMNS
+from simulation.model import METRICS
 from tests.conftest import SCENARIOS
 
 SMALL = ["--set", "population.size=1500", "--steps", "40", "--quiet"]
@@ -36,7 +36,8 @@ def test_run_writes_results_and_prints_a_summary(tmp_path, capsys):
         "compliance.png",
     }
     table = pd.read_parquet(out / "timeseries.parquet")
-    assert list(table.columns) == list(COLUMNS) and len(table) == 40
+    assert list(table.columns) == [m.name for m in METRICS if m.kind != "final"]
+    assert len(table) == 40
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seed"] == 42 and summary["days"] == 40 and summary["people"] == 1500
     assert summary["versions"]["mesa"].startswith("3.")

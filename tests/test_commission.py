@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation.commission.chain import next_upline
-from simulation.commission.orders import (
+from simulation.mechanisms.commission.chain import next_upline
+from simulation.mechanisms.commission.refunds import RefundQueue
+from simulation.mechanisms.commission.scheme import CommissionScheme
+from simulation.scenario import load_scenario
+from simulation.world.ledger import Ledger, LedgerImbalance
+from simulation.world.orders import (
     DIFFERENTIAL,
     DIRECT,
     NO_REFUND,
@@ -15,10 +19,7 @@ from simulation.commission.orders import (
     RECRUITING,
     Orders,
 )
-from simulation.commission.refunds import RefundQueue
-from simulation.commission.scheme import CommissionScheme
-from simulation.scenario import load_scenario
-from simulation.world.ledger import Ledger, LedgerImbalance
+from simulation.world.people import People
 from tests.conftest import SCENARIOS
 
 N = 12
@@ -81,6 +82,11 @@ def paid(settlement) -> dict[int, int]:
     return {person: int(cents) for person, cents in enumerate(totals) if cents}
 
 
+def kept(settlement) -> int:
+    """What the platform keeps of a settled day: sales and fees less pay and goods."""
+    return settlement.sales + settlement.fees - settlement.payouts.total - settlement.cost_of_goods
+
+
 def test_affiliate_pays_the_seller_only():
     scheme = preset("affiliate")
     assert paid(chain().settle(scheme, sale(E))) == {E: 1000}
@@ -102,7 +108,7 @@ def test_two_level_pays_one_override_and_takes_the_package_fee():
     assert paid(settlement) == {F: 1000, C: 500}
     assert settlement.fees == 39800
     assert settlement.cost_of_goods == 6500 + 28000
-    assert settlement.margin == 10000 + 39800 - 1500 - 6500 - 28000
+    assert kept(settlement) == 10000 + 39800 - 1500 - 6500 - 28000
 
 
 def test_unilevel3_pays_three_levels_compressing_past_departed_and_unqualified():
@@ -188,8 +194,8 @@ def test_cap_scales_every_line_pro_rata_to_the_cent():
 def test_clawback_takes_back_a_refunded_orders_commissions_and_the_books_balance():
     scheme = preset("unilevel3")
     tree = chain()
-    income, fees = np.zeros(N, np.int64), np.zeros(N, np.int64)
-    ledger, returns = Ledger(income, fees), RefundQueue()
+    ledger, returns = Ledger(People(N)), RefundQueue()
+    income = ledger.income
     orders = Orders([E, D], [OUTSIDER, 10], [10000, 10000], [6500, 6500], refund_day=[8, NO_REFUND])
     ledger.open_day(1)
     settlement = tree.settle(scheme, orders)
@@ -211,8 +217,7 @@ def test_clawback_takes_back_a_refunded_orders_commissions_and_the_books_balance
 
 
 def test_a_ledger_that_loses_a_cent_stops_the_run():
-    income, fees = np.zeros(N, np.int64), np.zeros(N, np.int64)
-    ledger = Ledger(income, fees)
+    ledger = Ledger(People(N))
     ledger.open_day(2)
     ledger.post_payouts(np.array([A]), np.array([100]), np.array([OVERRIDE]))
     ledger.today.override += 1
@@ -240,4 +245,4 @@ def test_paid_levels_and_headcount():
 def test_platform_direct_sales_pay_nobody():
     settlement = chain().settle(preset("unilevel3"), sale(PLATFORM))
     assert settlement.payouts.total == 0
-    assert settlement.margin == 10000 - 6500
+    assert kept(settlement) == 10000 - 6500

@@ -3,22 +3,26 @@ and the presets behaving as the evidence says."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
 from simulation import SocialCommerceModel, load_scenario
-from simulation.agents.members import Members
-from simulation.commission.auditor import audit
-from simulation.commission.chain import tree_position
-from simulation.commission.scheme import CommissionScheme
-from simulation.metrics import compliance as c
-from simulation.metrics.daily import compliance_indicators
-from simulation.metrics.totals import RunTotals
+from simulation.mechanisms import compliance as c
+from simulation.mechanisms.commission.auditor import audit
+from simulation.mechanisms.compliance import RunTotals
+from simulation.mechanisms.purchases import retail_customers
 from simulation.world.people import FORMER, MEMBER, People
-from simulation.world.streams import Streams
-from tests.conftest import SCENARIOS, scenario
+from tests.conftest import SCENARIOS, hand_model
+
+
+def tree_position(sponsor: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each id's recruitment-tree root and its depth below it, by climbing the sponsors."""
+    root = np.asarray(ids, dtype=np.int64).copy()
+    depth = np.zeros(root.size, dtype=np.int64)
+    while (climbing := sponsor[root] >= 0).any():
+        depth[climbing] += 1
+        root[climbing] = sponsor[root[climbing]]
+    return root, depth
 
 
 def levels_tree(per_level: list[int]) -> np.ndarray:
@@ -56,12 +60,10 @@ def test_criminal_threshold_trees(per_level, fee, headcount, expected):
 
 
 def test_tree_bookkeeping_at_joining_matches_the_sponsor_tree():
-    config = scenario(population={"size": 20, "initial_members": 0})
     people = People(20)
-    members = Members(people, None, None, config, Streams(0, config))
     sponsor = np.array([-1, 0, 0, 1, 3, -1, 5, 4])
     for day, person in enumerate(range(8)):
-        members.join(np.array([person]), sponsor[[person]], day)
+        people.join(np.array([person]), sponsor[[person]], day)
     root, depth = tree_position(people.sponsor, np.arange(8))
     assert list(people.root[:8]) == list(root) == [0, 0, 0, 0, 0, 5, 5, 0]
     assert list(people.depth[:8]) == list(depth) == [0, 1, 1, 2, 3, 0, 1, 4]
@@ -86,18 +88,19 @@ def test_loss_fraction_gini_top_share():
 
 
 def test_retail_customers_counts_distinct_outside_buyers_in_the_window():
-    people = People(8)
-    people.set_role([0, 1, 2], MEMBER)
+    people = hand_model([], 8).world.people
+    people.join(np.array([0, 1, 2]), np.full(3, -1), 0)
     people.last_seller[3:8] = [0, 0, 0, 1, 2]
     people.last_order_day[3:8] = [10, 25, 28, 29, 30]
-    people.set_role(7, MEMBER)
-    customers = people.retail_customers(since=20)
+    people.join(np.array([7]), np.array([-1]), 0)
+    customers = retail_customers(people, since=20)
     assert list(customers[:3]) == [2, 1, 0]
 
 
-def fake_model(**totals) -> SimpleNamespace:
-    """The parts of a model compliance_indicators reads, set by hand."""
-    people = People(6)
+def fake_model(**totals) -> c.Compliance:
+    """The compliance mechanism of a six-person model, its inputs set by hand."""
+    model = hand_model([], 6, commission={"entry_fee": 36.5})
+    people = model.world.people
     people.role[:] = [MEMBER, MEMBER, MEMBER, FORMER, 0, 0]
     people.income[:4] = [5000, 2000, 0, 500]
     people.fees_paid[:4] = [0, 3650, 3650, 3650]
@@ -105,13 +108,11 @@ def fake_model(**totals) -> SimpleNamespace:
     people.depth[:4] = [0, 1, 2, 1]
     people.last_seller[[4, 5]] = [0, 0]
     people.last_order_day[[4, 5]] = [9, 10]
-    scheme = CommissionScheme.from_scenario(scenario(commission={"entry_fee": 36.5}))
-    return SimpleNamespace(
-        people=people,
-        totals=RunTotals(**totals),
-        platform=SimpleNamespace(scheme=scheme, paid_depth=2),
-        day=10,
-    )
+    compliance = model.mechanism("compliance")
+    compliance.totals = RunTotals(**totals)
+    compliance.settlement.paid_depth = 2
+    compliance.day = 10
+    return compliance
 
 
 def test_money_indicators_from_hand_set_totals():
@@ -125,7 +126,7 @@ def test_money_indicators_from_hand_set_totals():
         orders=50,
         refunded_orders=5,
     )
-    got = compliance_indicators(model)
+    got = model.indicators()
     assert got["recruitment_reward_share"] == 0.25
     assert got["entry_fee_share"] == 0.25
     assert got["internal_consumption_share"] == 0.4

@@ -13,9 +13,9 @@ from simulation.scenario.schema import (
     ErdosRenyiGraph,
     WattsStrogatzGraph,
 )
+from simulation.world.arrays import bernoulli_positions, segment_of
 from simulation.world.generators import build_graph
 from simulation.world.graph import SocialGraph, WellMixedGraph
-from simulation.world.sampling import bernoulli_positions, segment_of
 from tests.conftest import SHARED_DATA
 
 GENERATED = [

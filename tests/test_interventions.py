@@ -25,7 +25,7 @@ def test_an_intervention_changes_the_scheme_from_its_day_on(tmp_path):
     )
     model = SocialCommerceModel(load_scenario(path, SMALL))
     model.run()
-    books = model.ledger.books
+    books = model.world.ledger.books
     assert sum(b.override for b in books[:29]) > 0
     assert all(b.override <= 0 for b in books[29:])
     assert model.policy.commission.override_rates == []
@@ -41,10 +41,10 @@ def test_nested_tables_and_several_interventions_apply_in_order(tmp_path):
     )
     model = SocialCommerceModel(load_scenario(path, SMALL))
     model.run(10)
-    assert model.platform.scheme.entry_fee == 8000
-    assert all(b.fees % 8000 == 0 for b in model.ledger.books[4:])
+    assert model.mechanism("settlement").scheme.entry_fee == 8000
+    assert all(b.fees % 8000 == 0 for b in model.world.ledger.books[4:])
     model.run(15)
-    assert model.platform.scheme.entry_fee == 0
+    assert model.mechanism("settlement").scheme.entry_fee == 0
 
 
 @pytest.mark.parametrize(

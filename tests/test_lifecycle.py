@@ -7,18 +7,16 @@ import numpy as np
 import pytest
 
 from simulation import SocialCommerceModel, load_scenario
-from simulation.agents.consumers import Consumers, Shares
-from simulation.agents.members import Members
-from simulation.commission.orders import FAKE_BUYER, NO_REFUND
+from simulation.mechanisms.base import Day, Shares
+from simulation.world.orders import FAKE_BUYER, NO_REFUND
 from simulation.world.people import FORMER, MEMBER, People
-from simulation.world.streams import Streams
-from simulation.world.trust import TieTrust
-from tests.conftest import SCENARIOS, graph_from_pairs, scenario
+from tests.conftest import SCENARIOS, hand_model, scenario
 
 
-def brushing_world(**sections) -> tuple[People, Members]:
-    config = scenario(
-        population={"size": 10, "initial_members": 0},
+def brushing_world(**sections) -> tuple[People, SocialCommerceModel]:
+    model = hand_model(
+        [],
+        10,
         tiers=[
             {"name": "a", "direct_rate": 0.10},
             {"name": "b", "direct_rate": 0.30, "min_sales": 1000.0},
@@ -33,16 +31,14 @@ def brushing_world(**sections) -> tuple[People, Members]:
         },
         **sections,
     )
-    people = People(10)
-    members = Members(people, None, None, config, Streams(1, config))
-    members.join(np.array([0, 1, 2]), np.full(3, -1), day=0)
-    return people, members
+    model.recruitment.enrol(np.array([0, 1, 2]), np.full(3, -1), 0)
+    return model.world.people, model
 
 
 def test_members_near_a_tier_threshold_brush_the_orders_they_need():
-    people, members = brushing_world(platform={"audit_rate": 0.0})
+    people, model = brushing_world(platform={"audit_rate": 0.0})
     people.sales[[0, 1, 2]] = [800_00, 0, 990_00]
-    orders = members.brush(day=10, catalogue=members.catalogue)
+    orders = model.mechanism("brushing").brush(10)
     # member 0: 2 orders reach the tier; gain per order 10 + 0.2·80·100/2 − 15 > 0.
     # member 1: 10 orders away (more than 3·2): volume alone pays 10 − 15 < 0.
     # member 2: one order away.
@@ -53,30 +49,30 @@ def test_members_near_a_tier_threshold_brush_the_orders_they_need():
 
 
 def test_volume_brushing_pays_when_the_rate_beats_the_cost():
-    people, members = brushing_world(platform={"audit_rate": 0.0})
+    people, model = brushing_world(platform={"audit_rate": 0.0})
     people.sales[1] = 2000_00
     people.tier[1] = 1
-    orders = members.brush(day=10, catalogue=members.catalogue)
+    orders = model.mechanism("brushing").brush(10)
     assert list(orders.seller) == [1, 1, 1]
 
 
 def test_a_stiff_audit_deters_brushing():
-    people, members = brushing_world(
+    people, model = brushing_world(
         platform={"audit_rate": 1.0, "detection_power": 1.0, "ban_prob": 1.0}
     )
     people.sales[[0, 2]] = [800_00, 990_00]
     people.income[[0, 2]] = 5000_00
-    assert members.brush(day=10, catalogue=members.catalogue).size == 0
+    assert model.mechanism("brushing").brush(10).size == 0
 
 
 def test_caught_brushers_are_banned_and_their_fakes_voided():
-    people, members = brushing_world(
+    people, model = brushing_world(
         platform={"audit_rate": 1.0, "detection_power": 1.0, "ban_prob": 1.0}
     )
     people.sales[2] = 990_00
-    orders = members.brush(day=10, catalogue=members.catalogue)
+    orders = model.mechanism("brushing").brush(10)
     assert list(orders.refund_day) == [11]
-    banned = members.ban(orders.seller, day=10)
+    banned = model.mechanism("audits").ban(orders.seller, 10)
     assert list(banned) == [2] and people.role[2] == FORMER
     assert people.role[0] == MEMBER
 
@@ -104,15 +100,12 @@ def test_hype_lifts_conversion_now_and_refunds_later():
 
 
 def test_disappointment_rises_with_the_sellers_hype():
-    config = scenario(
-        population={"size": 4, "initial_members": 0}, purchase={"bad_experience_prob": 0.1}
-    )
-    people = People(4)
-    people.hype[[0, 1]] = [0.0, 4.0]
-    graph = graph_from_pairs(4, [(0, 2), (1, 3)])
-    consumers = Consumers(people, TieTrust(graph, config.trust), config, Streams(0, config))
+    sections = {"purchase": {"bad_experience_prob": 0.1}}
+    model = hand_model([(0, 2), (1, 3)], 4, **sections)
+    model.world.people.hype[[0, 1]] = [0.0, 4.0]
     product = np.zeros(3, dtype=np.int64)
-    assert consumers.disappointment(np.array([0, 1, -1]), product) == pytest.approx([0.1, 0.5, 0.1])
+    chance = model.mechanism("purchases").disappointment(np.array([0, 1, -1]), product)
+    assert chance == pytest.approx([0.1, 0.5, 0.1])
 
 
 def test_refund_concentration_is_the_gini_of_refunds_across_sellers():
@@ -131,46 +124,51 @@ def competition_world(**competitor) -> SocialCommerceModel:
         competitors=[{"name": "rival", "launch_day": 1, "poach_prob": 1.0} | competitor],
     )
     model = SocialCommerceModel(config)
-    model.members.join(np.arange(3), np.full(3, -1), day=0)
-    model.people.effort[:3] = 0.8
+    model.recruitment.enrol(np.arange(3), np.full(3, -1), 0)
+    model.world.people.effort[:3] = 0.8
     return model
+
+
+def rival_day(model: SocialCommerceModel, day: int) -> Day:
+    """The events of `day` after the first competitor's turn alone."""
+    events = Day(day, model.policy)
+    model.mechanism("competition").competitors[0].step(events)
+    return events
 
 
 def test_an_approached_member_switches_multi_homes_or_stays_by_the_money():
     model = competition_world(direct_rate=0.2, discount=0.0)
-    people = model.people
+    people = model.world.people
     people.joined_day[:3] = -10
     day = 1
     tenure = day + 10
     people.sales[:3] = np.array([200, 200, 200]) * 100 * tenure
     people.income[:3] = np.array([50, 39, 20]) * 100 * tenure
-    model.day = day
-    model.competitors[0].step()
+    events = rival_day(model, day)
     # theirs = 0.2·200 = 40 RMB/day. Member 0 earns 50: stays. Member 1 earns 39: gains
     # 1·100 < 200, multi-homes. Member 2 earns 20: gains 20·100 > 200, switches.
-    assert list(model.competitors[0].switched) == [2]
+    assert list(events.leavers["switched"]) == [2]
     assert people.role[2] == FORMER
     assert list(people.multi_homing[:3]) == [False, True, False]
-    assert people.effort[1] == pytest.approx(0.8 * 39 / (39 + 40))
-    assert people.effort[0] == pytest.approx(0.8)
+    effort = people.effort * people.effort_split
+    assert effort[1] == pytest.approx(0.8 * 39 / (39 + 40))
+    assert effort[0] == pytest.approx(0.8)
 
 
 def test_a_competitor_before_its_launch_does_nothing():
     model = competition_world(launch_day=5)
-    model.day = 3
-    assert model.competitors[0].pull() == 0.0
-    model.competitors[0].step()
-    assert model.competitors[0].switched.size == 0
+    events = rival_day(model, 3)
+    assert events.competitor_pull == 0.0 and "switched" not in events.leavers
+    assert not model.world.people.multi_homing.any()
 
 
 def test_competitor_pull_takes_repeat_buyers():
     model = competition_world(quality=1.0, reach=1.0, discount=0.0)
-    model.day = 4
-    assert model.competitors[0].pull() == pytest.approx(1.0)
-    people = model.people
+    assert rival_day(model, 4).competitor_pull == pytest.approx(1.0)
+    people = model.world.people
     people.next_due[10:50] = 4
-    orders = model.consumers.repurchase(day=4, pull=1000.0)
-    assert orders.size == 0 and model.consumers.lost_today == 40
+    orders, lost = model.mechanism("purchases").repurchase(day=4, pull=1000.0)
+    assert orders.size == 0 and lost == 40
     assert np.all(people.next_due[10:50] == 4 + model.policy.purchase.repurchase_days)
 
 
@@ -207,15 +205,15 @@ def test_competitor_entry_moves_churn_and_multi_homing_in_the_baseline():
 
 
 def test_a_members_sense_of_its_circle_is_a_running_mean_of_trust_met():
-    people, members = brushing_world()
+    people, model = brushing_world()
     people.circle_trust[:3] = 0.5
     shares = Shares(np.array([0, 0, 1]), np.array([5, 6, 7]), np.array([0, 1, 2]))
-    members.sense_circle(shares, np.array([0.2, 0.4, 0.9]))
+    model.mechanism("exposure").sense_circle(shares, np.array([0.2, 0.4, 0.9]))
     assert people.circle_trust[:3] == pytest.approx([0.9 * 0.5 + 0.1 * 0.3, 0.54, 0.5])
 
 
 def test_worn_out_circles_and_wary_members_quit():
-    people, members = brushing_world(
+    people, model = brushing_world(
         churn={
             "circle_trust_floor": 0.4,
             "platform_trust_floor": 0.3,
@@ -226,22 +224,20 @@ def test_worn_out_circles_and_wary_members_quit():
     )
     people.circle_trust[:3] = [0.5, 0.3, 0.5]
     people.platform_trust[:3] = [0.5, 0.5, 0.2]
-    assert sorted(members.churn(day=5)) == [1, 2]
+    assert sorted(model.mechanism("churn").churn(day=5)) == [1, 2]
 
 
 def test_disappointed_buyers_leave_the_market():
-    config = scenario(
-        population={"size": 4, "initial_members": 0},
+    model = hand_model(
+        [(0, 1), (2, 3)],
+        4,
         churn={"platform_trust_floor": 0.3},
-        trust={"bad_purchase_loss": 0.5, "good_purchase_gain": 0.1},
+        trust={"bad_purchase_loss": 0.5, "good_purchase_gain": 0.1, "baseline": 0.5},
     )
-    people = People(4)
-    people.platform_trust[:] = 0.5
-    graph = graph_from_pairs(4, [(0, 1), (2, 3)])
-    consumers = Consumers(people, TieTrust(graph, config.trust), config, Streams(0, config))
-    consumers._judge_platform(np.array([1]), np.array([2]))
+    people, purchases = model.world.people, model.mechanism("purchases")
+    purchases.judge_platform(np.array([1]), np.array([2]))
     assert people.platform_trust[[1, 2]] == pytest.approx([0.25, 0.55])
-    assert list(consumers.in_market(np.arange(4), day=0)) == [True, False, True, True]
+    assert list(purchases.in_market(np.arange(4), day=0)) == [True, False, True, True]
 
 
 def test_churn_floors_act_in_the_baseline():
@@ -264,15 +260,12 @@ def test_churn_floors_act_in_the_baseline():
 
 
 def test_training_lifts_skill_with_diminishing_returns_and_costs_the_platform():
-    config = scenario(
-        population={"size": 4, "initial_members": 0},
-        platform={"training_effect": 0.5, "training_halfway": 50.0},
+    model = hand_model(
+        [(0, 1), (2, 3)], 4, platform={"training_effect": 0.5, "training_halfway": 50.0}
     )
-    people = People(4)
-    people.trained[:3] = [0, 50_00, 150_00]
-    graph = graph_from_pairs(4, [(0, 1), (2, 3)])
-    consumers = Consumers(people, TieTrust(graph, config.trust), config, Streams(0, config))
-    assert consumers.skill(np.arange(3)) == pytest.approx([1.0, 1.25, 1.375])
+    model.world.people.trained[:3] = [0, 50_00, 150_00]
+    skill = model.mechanism("purchases").skill(np.arange(3))
+    assert skill == pytest.approx([1.0, 1.25, 1.375])
 
 
 def test_training_acts_in_the_baseline():
@@ -284,7 +277,7 @@ def test_training_acts_in_the_baseline():
     )
     trained.run()
     untrained.run()
-    assert all(b.training >= 30 for b in trained.ledger.books)
+    assert all(b.training >= 30 for b in trained.world.ledger.books)
     assert trained.summary()["training_spend"] > 3 * untrained.summary()["training_spend"]
     late = slice(150, None)
     conversion = [
@@ -295,7 +288,7 @@ def test_training_acts_in_the_baseline():
 
 
 def test_products_inherit_what_they_leave_out_from_purchase():
-    from simulation.agents.catalogue import Catalogue
+    from simulation.world.catalogue import Catalogue
 
     config = scenario(
         purchase={
@@ -351,7 +344,7 @@ def test_tastes_are_shared_within_circles():
     )
 
     def neighbour_correlation(model):
-        graph, need = model.graph, model.people.need[:, 0]
+        graph, need = model.world.graph, model.world.people.need[:, 0]
         src = np.repeat(np.arange(graph.n), graph.degree)
         return np.corrcoef(need[src], need[graph.indices])[0, 1]
 

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from simulation import SocialCommerceModel
-from simulation.commission.chain import next_upline
-from simulation.metrics.daily import COLUMNS
+from simulation.mechanisms.commission.chain import next_upline
+from simulation.mechanisms.sharing import SHARE_COUNT
+from simulation.model import METRICS
 from simulation.world.people import CONSUMER, MEMBER
 from tests.conftest import scenario
 
@@ -38,7 +39,7 @@ def test_same_seed_same_days_different_seed_different_days(small_scenario):
 
 def test_one_row_per_day_with_the_documented_columns(small_scenario):
     table = run(small_scenario).datacollector.get_model_vars_dataframe()
-    assert list(table.columns) == list(COLUMNS)
+    assert list(table.columns) == [m.name for m in METRICS if m.kind != "final"]
     assert list(table["day"]) == list(range(1, small_scenario.run.steps + 1))
 
 
@@ -52,14 +53,12 @@ def test_books_balance_to_the_cent_every_day(kind):
         **FEE_AND_BONUS,
     )
     model = run(config)
-    books = model.ledger.books
+    books = model.world.ledger.books
     assert len(books) == 80
     for book in books:
         assert book.imbalance() == 0
-        cash_in = book.sales - book.refunds + book.fees
-        assert cash_in == book.payouts + book.cost_of_goods + book.margin
-    assert model.people.income.sum() == sum(b.payouts for b in books)
-    assert model.people.fees_paid.sum() == sum(b.fees for b in books)
+    assert model.world.people.income.sum() == sum(b.payouts for b in books)
+    assert model.world.people.fees_paid.sum() == sum(b.fees for b in books)
     assert sum(b.recruiting for b in books) > 0 and sum(b.fees for b in books) > 0
     assert sum(b.refunds for b in books) > 0 and sum(b.clawback for b in books) > 0
     table = model.datacollector.get_model_vars_dataframe()
@@ -75,7 +74,7 @@ def test_sponsor_trees_have_no_cycles_and_only_earlier_sponsors():
         **FEE_AND_BONUS,
     )
     model = run(config)
-    people = model.people
+    people = model.world.people
     members = people.members
     assert np.count_nonzero(people.role == 2) > 0, "the run should have churn"
     upline = next_upline(members, people.sponsor, people.role == MEMBER)
@@ -138,14 +137,13 @@ def test_policy_changes_keep_the_world_and_the_decision_streams():
     )
     world = base.model_copy(update={"graph": base.graph.model_copy(update={"mean_degree": 12.0})})
     a, b, c = (SocialCommerceModel(s) for s in (base, policy, world))
-    assert np.array_equal(a.graph.indices, b.graph.indices)
-    assert np.array_equal(a.people.need, b.people.need)
-    assert np.array_equal(a.people.role, b.people.role)
-    assert not np.array_equal(a.people.need, c.people.need)
+    assert np.array_equal(a.world.graph.indices, b.world.graph.indices)
+    assert np.array_equal(a.world.people.need, b.world.people.need)
+    assert np.array_equal(a.world.people.role, b.world.people.role)
+    assert not np.array_equal(a.world.people.need, c.world.people.need)
     everyone = np.arange(base.population.size)
-    assert np.array_equal(
-        a.streams.draw("sharing", 0, everyone), b.streams.draw("sharing", 0, everyone)
-    )
+    draws = (m.world.streams.draw(SHARE_COUNT, everyone) for m in (a, b))
+    assert np.array_equal(*draws)
     a.run(3)
     b.run(3)
     day_a, day_b = (m.datacollector.get_model_vars_dataframe() for m in (a, b))
@@ -158,7 +156,7 @@ def test_per_person_snapshots_only_on_request(small_scenario):
     assert len(table) == small_scenario.run.steps
     snapshot = model.snapshot()
     assert len(snapshot) == model.summary()["ever_members"]
-    assert snapshot["income"].sum() == pytest.approx(model.people.income.sum() / 100)
+    assert snapshot["income"].sum() == pytest.approx(model.world.people.income.sum() / 100)
     assert len(model.snapshot(everyone=True)) == small_scenario.population.size
 
 

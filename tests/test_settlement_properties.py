@@ -6,10 +6,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulation.commission.chain import next_upline
-from simulation.commission.orders import PLATFORM, Orders
-from simulation.commission.scheme import CommissionScheme
+from simulation.mechanisms.commission.chain import next_upline
+from simulation.mechanisms.commission.scheme import CommissionScheme
 from simulation.scenario.schema import CommissionConfig, TierConfig
+from simulation.world.orders import PLATFORM, Orders
 
 rates = st.floats(0.0, 0.3, allow_nan=False)
 

@@ -22,10 +22,10 @@ from tqdm import tqdm
 from simulation.experiments import analysis, sensitivity
 from simulation.experiments.design import factorial, integer_keys, parse_sample, sampled
 from simulation.experiments.executors import executor
+from simulation.experiments.provenance import utc_stamp, versions
 from simulation.experiments.seeds import replicate_seed, run_key
 from simulation.experiments.store import SweepStore
 from simulation.model import SocialCommerceModel
-from simulation.results import utc_stamp, versions
 from simulation.scenario import Scenario, load_scenario, scenario_hash, with_overrides
 
 SUMMARY_TEXT = ("scenario", "scenario_hash")

@@ -9,7 +9,8 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from simulation.metrics.compliance import RULES
+from simulation.mechanisms.compliance import RULES
+from simulation.viz.plots import LABELS
 
 CJK = re.compile(r"[\u3000-\u9fff\uff08\uff09]+")
 
@@ -21,12 +22,12 @@ def latin(text: str) -> str:
 
 SEVERITY_COLOURS = {"criminal": "#8b0000", "administrative": "#d62728", "civil": "#ff7f0e"}
 TRENDS = (
-    ("recruitment_reward_share", "recruitment reward share"),
-    ("entry_fee_share", "entry fee share of revenue"),
-    ("internal_consumption_share", "internal consumption share"),
-    ("loss_fraction", "members who lost money"),
-    ("over_direct_selling_cap_share", "paid members above 30% of own sales"),
-    ("criminal_threshold_trees", "criminal-threshold trees"),
+    "recruitment_reward_share",
+    "entry_fee_share",
+    "internal_consumption_share",
+    "loss_fraction",
+    "over_direct_selling_cap_share",
+    "criminal_threshold_trees",
 )
 
 
@@ -52,10 +53,11 @@ def compliance_figure(summary: dict[str, Any], timeseries: pd.DataFrame) -> plt.
         )
         for x, text, style in columns:
             board.text(x, y, text, va="center", transform=board.transAxes, **style)
-    for index, (column, label) in enumerate(TRENDS):
+    for index, column in enumerate(TRENDS):
         ax = fig.add_subplot(grid[1 + index // 3, index % 3])
         ax.plot(timeseries["day"], timeseries[column])
-        ax.set_title(label, fontsize=10)
+        ax.set_title(LABELS[column].label, fontsize=10)
+        ax.set_ylabel(LABELS[column].unit)
         ax.set_xlabel("day")
         ax.grid(alpha=0.3)
     fig.suptitle(f"{summary['scenario']} (seed {summary['seed']}): pyramid-selling exposure")

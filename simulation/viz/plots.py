@@ -8,40 +8,30 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
+from simulation.model import METRICS
+
+LABELS = {m.name: m for m in METRICS if m.kind != "final"}
 PANELS = (
-    ("Membership", "people", {"members": "members", "active_members": "active members"}),
-    (
-        "Joining and churn",
-        "people per day",
-        {"new_members": "new members", "churned_members": "churned members"},
-    ),
-    (
-        "Money",
-        "RMB per day",
-        {
-            "gmv": "GMV",
-            "commissions_paid": "commissions paid",
-            "fee_revenue": "entry fees",
-            "platform_margin": "platform margin",
-        },
-    ),
-    ("Sharing", "shares received per day", {"exposures": "shares received"}),
-    ("Conversion", "orders per share received", {"conversion_rate": "conversion rate"}),
-    ("Trust", "mean trust met by a share", {"mean_trust": "mean trust"}),
+    ("Membership", ("members", "active_members")),
+    ("Joining and churn", ("new_members", "churned_members")),
+    ("Money", ("gmv", "commissions_paid", "fee_revenue", "platform_margin")),
+    ("Sharing", ("exposures",)),
+    ("Conversion", ("conversion_rate",)),
+    ("Trust", ("mean_trust",)),
 )
-SHARES = {"conversion_rate"}
 
 
 def growth_figure(timeseries: pd.DataFrame, title: str) -> plt.Figure:
     """Six panels: membership, joining and churn, money, sharing, conversion, trust."""
     fig, axes = plt.subplots(2, 3, figsize=(15, 8), sharex=True, layout="constrained")
-    for ax, (name, unit, series) in zip(axes.flat, PANELS, strict=True):
-        for column, label in series.items():
-            ax.plot(timeseries["day"], timeseries[column], label=label)
-            if column in SHARES:
+    for ax, (name, series) in zip(axes.flat, PANELS, strict=True):
+        for column in series:
+            metric = LABELS[column]
+            ax.plot(timeseries["day"], timeseries[column], label=metric.label)
+            if metric.fmt.endswith("%}"):
                 ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.set_title(name)
-        ax.set_ylabel(unit)
+        ax.set_ylabel(LABELS[series[0]].unit)
         ax.grid(alpha=0.3)
         if len(series) > 1:
             ax.legend()

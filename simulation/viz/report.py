@@ -11,9 +11,11 @@ import pandas as pd
 
 from simulation.experiments import analysis, sensitivity
 from simulation.experiments.design import Design
+from simulation.model import METRICS
 from simulation.viz.tables import markdown_table
 
 MAX_LINES = 8
+RUN_FIGURES = {m.name: m for m in METRICS if m.kind != "daily"}
 SUMMARY_COLUMNS = ("point", "metric", "n", "mean", "ci_low", "ci_high")
 
 
@@ -31,13 +33,19 @@ def metric_plot(summary: pd.DataFrame, parameter: str, metric: str, path: Path) 
         line = ax.plot(x, group["mean"], marker="o", label=str(label))[0]
         ax.fill_between(x, group["ci_low"], group["ci_high"], alpha=0.2, color=line.get_color())
     ax.set_xlabel(parameter)
-    ax.set_ylabel(metric)
+    ax.set_ylabel(axis_label(metric))
     ax.set_title(f"{metric} by {parameter} (mean, 95% CI)")
     ax.grid(alpha=0.3)
     if others:
         ax.legend(title=", ".join(others), fontsize=8)
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def axis_label(metric: str) -> str:
+    """The metric's label and unit as declared (its name if it has no declaration)."""
+    known = RUN_FIGURES.get(metric)
+    return f"{known.label} ({known.unit})" if known else metric
 
 
 def sensitivity_plot(indices: pd.DataFrame, metric: str, path: Path) -> None:

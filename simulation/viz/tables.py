@@ -6,46 +6,23 @@ from typing import Any
 
 import pandas as pd
 
-SUMMARY_ROWS = (
-    ("Growth", None, None),
-    ("days simulated", "days", "{:,}"),
-    ("people on the graph", "people", "{:,}"),
-    ("members at the end", "members", "{:,}"),
-    ("members ever", "ever_members", "{:,}"),
-    ("final penetration", "final_penetration", "{:.1%}"),
-    ("peak day of joining", "peak_join_day", "{:,}"),
-    ("orders", "orders", "{:,}"),
-    ("shares received", "exposures", "{:,}"),
-    ("members lost to competitors", "churned_to_competitors", "{:,}"),
-    ("multi-homing members at the end", "multi_homing_share", "{:.1%}"),
-    ("Economics", None, None),
-    ("GMV (RMB)", "gmv", "{:,.2f}"),
-    ("refunded (RMB)", "refunded", "{:,.2f}"),
-    ("commissions paid (RMB)", "commissions_paid", "{:,.2f}"),
-    ("entry fees (RMB)", "fee_revenue", "{:,.2f}"),
-    ("training spend (RMB)", "training_spend", "{:,.2f}"),
-    ("platform margin (RMB)", "platform_margin", "{:,.2f}"),
-    ("payout ratio", "payout_ratio", "{:.1%}"),
-    ("median member net income (RMB)", "median_net_income", "{:,.2f}"),
-    ("income Gini", "income_gini", "{:.3f}"),
-    ("top 1% share of income", "top1_income_share", "{:.1%}"),
-    ("Compliance", None, None),
-    ("recruitment reward share", "recruitment_reward_share", "{:.1%}"),
-    ("entry fee share of revenue", "entry_fee_share", "{:.1%}"),
-    ("paid depth (levels)", "paid_depth", "{:,}"),
-    ("deepest recruitment chain", "max_tree_depth", "{:,}"),
-    ("criminal-threshold trees", "criminal_threshold_trees", "{:,}"),
-    ("paid members above 30% of own sales", "over_direct_selling_cap_share", "{:.1%}"),
-    ("internal consumption share", "internal_consumption_share", "{:.1%}"),
-    ("retail customers per member (median)", "retail_customers_per_member", "{:,.1f}"),
-    ("members who lost money", "loss_fraction", "{:.1%}"),
-    ("refund rate", "refund_rate", "{:.1%}"),
-    ("refund concentration (Gini)", "refund_concentration", "{:.3f}"),
-    ("brushed order share", "brushed_order_share", "{:.2%}"),
-    ("brushed orders caught", "brushed_caught_share", "{:.1%}"),
-    ("members banned", "banned_members", "{:,}"),
-)
+from simulation.mechanisms.base import GROUPS, Metric
+from simulation.model import METRICS
 
+
+def summary_rows(metrics: tuple[Metric, ...] = METRICS) -> tuple:
+    """(label, key, format) rows of the summary table, from the metric declarations: the
+    run's final and cumulative figures, grouped (Growth, Economics, Compliance), in the
+    order declared."""
+    shown = [m for m in metrics if m.kind != "daily"]
+    rows: list[tuple] = []
+    for group in GROUPS:
+        rows.append((group, None, None))
+        rows += [(m.label, m.name, m.fmt) for m in shown if m.group == group]
+    return tuple(rows)
+
+
+SUMMARY_ROWS = summary_rows()
 
 AUDIT_ROWS = (
     ("Scheme", None, None),

@@ -19,8 +19,8 @@ from simulation.scenario.schema import (
     GraphConfig,
     WattsStrogatzGraph,
 )
-from simulation.world.graph import ContactGraph, SocialGraph, WellMixedGraph, sorted_unique
-from simulation.world.sampling import bernoulli_positions, segment_of
+from simulation.world.arrays import bernoulli_positions, segment_of, sorted_unique
+from simulation.world.graph import ContactGraph, SocialGraph, WellMixedGraph
 
 
 def build_graph(config: GraphConfig, n: int, rng: np.random.Generator) -> ContactGraph:

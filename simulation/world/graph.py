@@ -10,16 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def sorted_unique(values: np.ndarray) -> np.ndarray:
-    """The distinct values, sorted (a sort and a mask: faster than np.unique on int64)."""
-    values = np.sort(values)
-    if values.size == 0:
-        return values
-    keep = np.empty(values.size, dtype=bool)
-    keep[0] = True
-    np.not_equal(values[1:], values[:-1], out=keep[1:])
-    return values[keep]
+from simulation.world.arrays import sorted_unique
 
 
 class ContactGraph:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulation.world.people import People, State
+
 PAYOUT_KINDS = ("direct", "override", "differential", "recruiting")
 
 
@@ -57,11 +59,15 @@ class LedgerImbalance(RuntimeError):
 
 
 class Ledger:
-    """Posts settlements and refunds into members' wallets; keeps one DayBook per day."""
+    """Posts settlements and refunds into members' wallets; keeps one DayBook per day.
+    It owns the wallets: `income` (payouts received, net of clawbacks) and `fees_paid`
+    (entry fees paid), in cents per person."""
 
-    def __init__(self, income: np.ndarray, fees_paid: np.ndarray) -> None:
-        self.income = income
-        self.fees_paid = fees_paid
+    def __init__(self, people: People) -> None:
+        people.declare(State("income", np.int64, 0, "payouts received, cents"), "ledger")
+        people.declare(State("fees_paid", np.int64, 0, "entry fees paid, cents"), "ledger")
+        self.income = people.income
+        self.fees_paid = people.fees_paid
         self.books: list[DayBook] = []
         self.today = DayBook(day=0)
 

@@ -1,15 +1,35 @@
-"""Per-person state as a struct of arrays: a person is an index into each array."""
+"""People as a struct of arrays: a person is an index into each array.
+
+The world owns what is drawn at the start (traits) and who is a member of which
+recruitment tree; every other per-person array is declared by the mechanism that
+owns it (`People.declare`) and only that mechanism writes it. Others read it here,
+as `people.<name>`.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 CONSUMER, MEMBER, FORMER = 0, 1, 2
 NEVER = -(10**6)
+WORLD = "world"
+
+
+@dataclass(frozen=True)
+class State:
+    """A per-person array a mechanism owns: its name, dtype and value at the start."""
+
+    name: str
+    dtype: type
+    fill: float | int | bool = 0
+    doc: str = ""
 
 
 class People:
-    """Everyone on the graph: role, recruitment tree, tier, traits, money, market state.
+    """Everyone on the graph: traits, membership and the recruitment tree, and the
+    arrays mechanisms declare.
 
     `root` and `depth` place a member in the recruitment tree as it was when the
     member joined; `tree_size` and `tree_levels`, indexed by a root, describe that
@@ -18,40 +38,34 @@ class People:
 
     def __init__(self, n: int, products: int = 1) -> None:
         self.n = n
+        self.owner: dict[str, str] = {}
         self._members: np.ndarray | None = None
-        self.role = np.zeros(n, dtype=np.int8)
-        self.sponsor = np.full(n, -1, dtype=np.int64)
-        self.root = np.full(n, -1, dtype=np.int64)
-        self.depth = np.zeros(n, dtype=np.int32)
-        self.tree_size = np.zeros(n, dtype=np.int64)
-        self.tree_levels = np.zeros(n, dtype=np.int32)
-        self.qualified = np.zeros(n, dtype=bool)
-        self.joined_day = np.full(n, NEVER, dtype=np.int32)
-        self.left_day = np.full(n, NEVER, dtype=np.int32)
-        self.tier = np.zeros(n, dtype=np.int8)
-        self.effort = np.zeros(n, dtype=np.float32)
-        self.hype = np.zeros(n, dtype=np.float32)
-        self.multi_homing = np.zeros(n, dtype=bool)
-        self.platform_trust = np.zeros(n, dtype=np.float32)
-        self.circle_trust = np.zeros(n, dtype=np.float32)
+        for state in (
+            State("role", np.int8, CONSUMER, "consumer, member or former member"),
+            State("sponsor", np.int64, -1, "the member who recruited this member"),
+            State("root", np.int64, -1, "root of the member's recruitment tree"),
+            State("depth", np.int32, 0, "levels below the root, at joining"),
+            State("tree_size", np.int64, 0, "for a root: everyone ever in its tree"),
+            State("tree_levels", np.int32, 0, "for a root: its tree's number of levels"),
+            State("joined_day", np.int32, NEVER, "day of joining"),
+            State("left_day", np.int32, NEVER, "day of leaving"),
+            State("effort", np.float32, 0.0, "sharing effort in [0, 1] (trait)"),
+            State("hype", np.float32, 0.0, "how far claims run ahead of the product (trait)"),
+            State("join_cost", np.float32, 0.0, "personal cost of joining, RMB (trait)"),
+        ):
+            self.declare(state, WORLD)
         self.need = np.zeros((n, products), dtype=np.float32)
-        self.join_cost = np.zeros(n, dtype=np.float32)
-        self.income = np.zeros(n, dtype=np.int64)
-        self.fees_paid = np.zeros(n, dtype=np.int64)
-        self.package_received = np.zeros(n, dtype=np.int64)
-        self.brush_cost = np.zeros(n, dtype=np.int64)
-        self.trained = np.zeros(n, dtype=np.int64)
-        self.refunds = np.zeros(n, dtype=np.int32)
-        self.sales = np.zeros(n, dtype=np.int64)
-        self.sales_at_period_start = np.zeros(n, dtype=np.int64)
-        self.last_active_day = np.full(n, NEVER, dtype=np.int32)
-        self.fatigue = np.zeros(n, dtype=np.float32)
-        self.fatigue_day = np.zeros(n, dtype=np.int32)
-        self.next_due = np.full(n, NEVER, dtype=np.int32)
-        self.last_seller = np.full(n, -1, dtype=np.int64)
-        self.last_tie = np.full(n, -1, dtype=np.int64)
-        self.last_order_day = np.full(n, NEVER, dtype=np.int32)
-        self.last_product = np.zeros(n, dtype=np.int64)
+        self.owner["need"] = WORLD
+
+    def declare(self, state: State, owner: str) -> None:
+        """Allocate `state` for everyone, owned by `owner`; a name has one owner."""
+        if state.name in self.owner:
+            raise ValueError(
+                f"per-person array {state.name!r} is owned by {self.owner[state.name]!r}; "
+                f"{owner!r} cannot declare it too"
+            )
+        self.owner[state.name] = owner
+        setattr(self, state.name, np.full(self.n, state.fill, dtype=state.dtype))
 
     @property
     def members(self) -> np.ndarray:
@@ -60,29 +74,27 @@ class People:
             self._members = np.flatnonzero(self.role == MEMBER)
         return self._members
 
-    def set_role(self, ids: np.ndarray, role: int) -> None:
-        """Make `ids` members, or former members; the one way roles change."""
-        self.role[ids] = role
-        self._members = None
-
     @property
     def ever_members(self) -> np.ndarray:
         """Ids of current and former members."""
         return np.flatnonzero(self.role != CONSUMER)
 
-    def net_income(self, ids: np.ndarray) -> np.ndarray:
-        """Payouts received less entry fees paid (net of the cost of goods of any gift
-        package the fee bought) and less what brushing cost, in cents."""
-        income = self.income[ids] - self.fees_paid[ids] + self.package_received[ids]
-        return income - self.brush_cost[ids]
+    def join(self, newcomers: np.ndarray, sponsors: np.ndarray, day: int) -> None:
+        """Make `newcomers` members under `sponsors` (-1: no sponsor, a new tree's root)."""
+        self._set_role(newcomers, MEMBER)
+        self.sponsor[newcomers] = sponsors
+        self.joined_day[newcomers] = day
+        sponsored = sponsors >= 0
+        self.root[newcomers] = np.where(sponsored, self.root[np.maximum(sponsors, 0)], newcomers)
+        self.depth[newcomers] = np.where(sponsored, self.depth[np.maximum(sponsors, 0)] + 1, 0)
+        np.add.at(self.tree_size, self.root[newcomers], 1)
+        np.maximum.at(self.tree_levels, self.root[newcomers], self.depth[newcomers] + 1)
 
-    def retail_customers(self, since: int) -> np.ndarray:
-        """Per person: distinct outside customers (non-members) whose last order, placed
-        on or after day `since`, was from this person."""
-        recent = (self.last_order_day >= since) & (self.role != MEMBER) & (self.last_seller >= 0)
-        return np.bincount(self.last_seller[recent], minlength=self.n)
+    def leave(self, leavers: np.ndarray, day: int) -> None:
+        """Members who quit, switch or are banned become former members."""
+        self._set_role(leavers, FORMER)
+        self.left_day[leavers] = day
 
-    def decayed_fatigue(self, ids: np.ndarray, day: int, decay: float) -> np.ndarray:
-        """Fatigue of `ids` as of `day`, decayed exponentially since last touched."""
-        elapsed = day - self.fatigue_day[ids]
-        return self.fatigue[ids] * np.exp(-decay * elapsed)
+    def _set_role(self, ids: np.ndarray, role: int) -> None:
+        self.role[ids] = role
+        self._members = None

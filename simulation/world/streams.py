@@ -11,12 +11,37 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 
 import numpy as np
 
 from simulation.scenario.schema import Scenario
 
 DECISIONS = ("platform", "sharing", "purchase", "recruitment", "churn")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A named per-person draw: one slot of one decision's daily stream. Declared
+    once, in the module of the mechanism that draws it (see `slot`)."""
+
+    decision: str
+    index: int
+    name: str
+
+
+_SLOTS: dict[tuple[str, int], str] = {}
+
+
+def slot(decision: str, index: int, name: str) -> Slot:
+    """Declare a named draw; two names for one (decision, index) are an error, so no
+    two decisions ever share their luck by accident."""
+    if decision not in DECISIONS:
+        raise ValueError(f"unknown decision {decision!r}: one of {', '.join(DECISIONS)}")
+    taken = _SLOTS.setdefault((decision, index), name)
+    if taken != name:
+        raise ValueError(f"slot {decision}:{index} is {taken!r}, cannot also be {name!r}")
+    return Slot(decision, index, name)
 
 
 def world_parameters(scenario: Scenario) -> dict:
@@ -72,17 +97,17 @@ class Streams:
         self._drawn: dict[tuple[int, int], int] = {}
         self.platform = self._stream(1, DECISIONS.index("platform"), day)
 
-    def draw(self, decision: str, slot: int, people: np.ndarray) -> np.ndarray:
-        """Today's own uniform draw in [0, 1) of each of `people`, for one decision and
-        slot: person i's draw is the i-th output of a SplitMix64 sequence seeded from the
+    def draw(self, slot: Slot, people: np.ndarray) -> np.ndarray:
+        """Today's own uniform draw in [0, 1) of each of `people` for one named slot:
+        person i's draw is the i-th output of a SplitMix64 sequence seeded from the
         decision's stream of the day, so it costs nothing for people who do not draw.
         One 64-bit output serves two slots (32 bits each)."""
-        key = (DECISIONS.index(decision), slot // 2)
+        key = (DECISIONS.index(slot.decision), slot.index // 2)
         seed = self._drawn.get(key)
         if seed is None:
             seed = self._drawn[key] = self._stream(2, *key, self.day).bit_generator.random_raw()
         bits = splitmix64(np.uint64(seed), np.asarray(people, dtype=np.uint64))
-        half = (bits >> np.uint64(32)) if slot % 2 == 0 else (bits & np.uint64(0xFFFFFFFF))
+        half = (bits >> np.uint64(32)) if slot.index % 2 == 0 else (bits & np.uint64(0xFFFFFFFF))
         return half * 2.0**-32
 
     def _stream(self, *key: int) -> np.random.Generator:

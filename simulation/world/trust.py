@@ -58,11 +58,6 @@ class TieTrust:
         trust = self.read(ties, day)
         self.write(ties, trust + share * (1.0 - trust), day)
 
-    @property
-    def stored(self) -> int:
-        """How many ties hold state."""
-        return int(self._value.size)
-
     def _locate(self, ties: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.dense:
             return ties, np.ones(ties.shape, dtype=bool)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulation.commission.orders import Orders, Payouts
+from simulation.world.orders import Orders, Payouts
 
 
 @dataclass

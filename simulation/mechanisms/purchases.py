@@ -1,116 +1,78 @@
-"""Everyone as a consumer: receiving shares, growing tired of them, trusting, buying.
-
-Each method states one per-person rule and applies it to every person concerned
-at once; see docs/model.md, submodels "Exposure, fatigue and trust" and "Purchases".
-"""
+"""Purchases: shares convert, past buyers reorder on their cycle, members buy for
+themselves, advertising brings direct buyers; each order moves trust (§7.4, §7.8)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from simulation.agents.catalogue import Catalogue
-from simulation.agents.events import distinct, grouped
-from simulation.commission.orders import NO_REFUND, PLATFORM, Orders
+from simulation.mechanisms.base import Day, Mechanism, Shares
 from simulation.scenario.schema import Scenario
-from simulation.world.people import MEMBER, People
-from simulation.world.streams import Streams
-from simulation.world.trust import TieTrust
+from simulation.world.arrays import grouped
+from simulation.world.catalogue import Catalogue
+from simulation.world.orders import NO_REFUND, PLATFORM, Orders
+from simulation.world.people import MEMBER, NEVER, People, State
+from simulation.world.streams import Slot, slot
+from simulation.world.world import World
 
-(
-    RESPOND,
-    CHOOSE,
-    REPURCHASE,
-    SELF_PURCHASE,
-    BAD_AFTER_SHARE,
-    BAD_AFTER_REPURCHASE,
-    BAD_AFTER_DIRECT,
-    BAD_AFTER_SELF,
-    REFUND_AFTER_SHARE,
-    REFUND_AFTER_REPURCHASE,
-    REFUND_AFTER_DIRECT,
-    REFUND_AFTER_SELF,
-    LOST,
-) = range(13)
-
-
-@dataclass
-class Shares:
-    """The day's shares: who sent which product to whom, over which tie."""
-
-    sender: np.ndarray
-    receiver: np.ndarray
-    tie: np.ndarray
-    product: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        if self.product is None:
-            self.product = np.zeros(self.sender.shape, dtype=np.int64)
-
-    @property
-    def size(self) -> int:
-        return int(self.sender.size)
+RESPOND = slot("purchase", 0, "whether a receiver buys from today's shares")
+CHOOSE = slot("purchase", 1, "which sharer a buyer buys from")
+REPURCHASE = slot("purchase", 2, "whether a due buyer reorders")
+SELF_PURCHASE = slot("purchase", 3, "whether a member buys for itself")
+BAD_AFTER_SHARE = slot("purchase", 4, "whether a share order disappoints")
+BAD_AFTER_REPURCHASE = slot("purchase", 5, "whether a repeat order disappoints")
+BAD_AFTER_DIRECT = slot("purchase", 6, "whether a direct order disappoints")
+BAD_AFTER_SELF = slot("purchase", 7, "whether a self-purchase disappoints")
+REFUND_AFTER_SHARE = slot("purchase", 8, "whether a disappointing share order is returned")
+REFUND_AFTER_REPURCHASE = slot("purchase", 9, "whether a disappointing repeat order is returned")
+REFUND_AFTER_DIRECT = slot("purchase", 10, "whether a disappointing direct order is returned")
+REFUND_AFTER_SELF = slot("purchase", 11, "whether a disappointing self-purchase is returned")
+LOST = slot("purchase", 12, "whether a competitor takes a due buyer")
 
 
-class Consumers:
-    """The consumer side of every person: fatigue, trust in contacts, purchases."""
+class Purchases(Mechanism):
+    """Everyone as a buyer: in the market when its cycle is due and it still trusts the
+    platform; it buys from sharers by trust, need, price and fatigue, reorders from its
+    last seller, and judges the platform by each order."""
 
-    def __init__(
-        self,
-        people: People,
-        trust: TieTrust,
-        scenario: Scenario,
-        streams: Streams,
-    ) -> None:
-        self.people = people
-        self.trust = trust
-        self.streams = streams
-        self.lost_today = 0
-        self.configure(scenario)
+    name = "purchases"
+    section = "purchase"
+    states = (
+        State("platform_trust", np.float32, 0.0, "trust in the platform"),
+        State("next_due", np.int32, NEVER, "first day the person needs the product again"),
+        State("last_seller", np.int64, -1, "who sold to the person last"),
+        State("last_tie", np.int64, -1, "over which tie"),
+        State("last_order_day", np.int32, NEVER, "on which day"),
+        State("last_product", np.int64, 0, "which product"),
+    )
 
-    def configure(self, scenario: Scenario) -> None:
-        """Take up a (new) policy: prices, margins and how trust and purchases work."""
-        purchase = scenario.purchase
-        self.trust_config = scenario.trust
-        self.purchase = purchase
-        self.trust.configure(scenario.trust)
-        self.floor = scenario.churn.platform_trust_floor
-        self.training_effect = scenario.platform.training_effect
-        self.training_halfway = scenario.platform.training_halfway
-        self.catalogue = Catalogue.from_scenario(scenario)
+    def __init__(self, world: World, policy: Scenario) -> None:
+        super().__init__(world, policy)
+        self.people.platform_trust[:] = policy.trust.baseline
 
-    def draw(self, slot: int, people: np.ndarray) -> np.ndarray:
-        """Today's own uniform draw of each of `people` for one purchase decision."""
-        return self.streams.draw("purchase", slot, people)
+    def configure(self, policy: Scenario) -> None:
+        super().configure(policy)
+        self.trust_config = policy.trust
+        self.floor = policy.churn.platform_trust_floor
+        self.training_effect = policy.platform.training_effect
+        self.training_halfway = policy.platform.training_halfway
+        self.catalogue = Catalogue.from_scenario(policy)
 
-    def receive(self, shares: Shares, day: int) -> np.ndarray:
-        """Raise receivers' fatigue; each share past tolerance erodes trust in its sender.
+    def step(self, day: Day) -> None:
+        n = day.number
+        day.orders["share"] = self.respond(day.shares, day.met_trust, n)
+        day.orders["repeat"], day.lost_buyers = self.repurchase(n, day.competitor_pull)
+        day.orders["own"] = self.self_purchase(self.people.members, n)
 
-        Returns the trust each share met, after erosion.
-        """
-        cfg = self.trust_config
-        people = self.people
-        order, starts, counts = grouped(shares.receiver)
-        rank = np.arange(order.size) - np.repeat(starts, counts)
-        targets = shares.receiver[order][starts]
-        level_before = people.decayed_fatigue(targets, day, cfg.fatigue_decay)
-        level = np.repeat(level_before, counts) + rank + 1
-        over = shares.tie[order][level > cfg.fatigue_tolerance]
-        if over.size and cfg.erosion > 0:
-            ties, hits = distinct(over)
-            self.trust.scale(ties, (1.0 - cfg.erosion) ** hits, day)
-        people.fatigue[targets] = level_before + counts
-        people.fatigue_day[targets] = day
-        return self.trust.read(shares.tie, day)
+    def draw(self, slot: Slot, people: np.ndarray) -> np.ndarray:
+        return self.world.streams.draw(slot, people)
 
     def respond(self, shares: Shares, met_trust: np.ndarray, day: int) -> Orders:
-        """Each share converts with p = min(1, conversion × trust × need ×
-        (market/price)^ε × exp(−s·fatigue)); a receiver in the market buys at most once a
-        day, with chance 1 − Π(1 − p) over its shares, from a sharer chosen in
-        proportion to p."""
+        """Each share converts with p = min(1, conversion × skill × (1 + hype) × trust ×
+        need × shareability × (market/price)^ε × exp(−s·fatigue)); a receiver in the
+        market buys at most once a day, with chance 1 − Π(1 − p) over its shares, from a
+        sharer chosen in proportion to p."""
         people = self.people
-        cfg = self.purchase
+        cfg = self.config
         goods = self.catalogue
         open_ = self.in_market(shares.receiver, day)
         sender, receiver = shares.sender[open_], shares.receiver[open_]
@@ -144,25 +106,26 @@ class Consumers:
         self.experience(tie, day, bad)
         return self._orders(seller, buyer, product, goods.price, bad, day, REFUND_AFTER_SHARE)
 
-    def repurchase(self, day: int, pull: float = 0.0) -> Orders:
+    def repurchase(self, day: int, pull: float = 0.0) -> tuple[Orders, int]:
         """Past buyers at the end of their cycle reorder from their last seller (or the
         platform, if that seller left) with probability repurchase_prob × trust in the
         seller. Competitors with total `pull` first take a buyer with probability
-        pull / (pull + trust); such a buyer is lost (it has no seller here any more)."""
+        pull / (pull + trust); such a buyer is lost (it has no seller here any more).
+        Returns the orders and how many buyers were lost."""
         people = self.people
         due = np.flatnonzero(people.next_due == day)
         due = due[people.platform_trust[due] >= self.floor]
         seller, trust = self._last_seller(due, day)
-        self.lost_today = 0
+        lost_count = 0
         if pull > 0:
             lost = self.draw(LOST, due) < pull / (pull + trust)
             gone = due[lost]
             people.next_due[gone] = day + self.catalogue.cycle[people.last_product[gone]]
             people.last_seller[gone] = PLATFORM
             people.last_tie[gone] = -1
-            self.lost_today = int(gone.size)
+            lost_count = int(gone.size)
             due, seller, trust = due[~lost], seller[~lost], trust[~lost]
-        buys = self.draw(REPURCHASE, due) < self.purchase.repurchase_prob * trust
+        buys = self.draw(REPURCHASE, due) < self.config.repurchase_prob * trust
         seller = seller[buys]
         buyer, tie = due[buys], people.last_tie[due[buys]]
         product = people.last_product[buyer]
@@ -171,7 +134,8 @@ class Consumers:
         bad = self.draw(BAD_AFTER_REPURCHASE, buyer) < self.disappointment(seller, product)
         self.experience(tie[via_member], day, bad[via_member])
         price = self.catalogue.price
-        return self._orders(seller, buyer, product, price, bad, day, REFUND_AFTER_REPURCHASE)
+        orders = self._orders(seller, buyer, product, price, bad, day, REFUND_AFTER_REPURCHASE)
+        return orders, lost_count
 
     def _last_seller(self, buyers: np.ndarray, day: int) -> tuple[np.ndarray, np.ndarray]:
         """Each buyer's last seller if still a member (else the platform), and the buyer's
@@ -180,7 +144,7 @@ class Consumers:
         seller = people.last_seller[buyers]
         via_member = (seller != PLATFORM) & (people.role[np.maximum(seller, 0)] == MEMBER)
         trust = np.full(buyers.size, self.trust_config.baseline)
-        trust[via_member] = self.trust.read(people.last_tie[buyers[via_member]], day)
+        trust[via_member] = self.world.trust.read(people.last_tie[buyers[via_member]], day)
         return np.where(via_member, seller, PLATFORM), trust
 
     def buy_direct(self, buyers: np.ndarray, day: int) -> Orders:
@@ -198,7 +162,7 @@ class Consumers:
         """Members buy what they need most for themselves, at the member discount, with
         chance prob × that need."""
         product = self.favourite(members)
-        chance = self.purchase.self_purchase_prob * self.people.need[members, product]
+        chance = self.config.self_purchase_prob * self.people.need[members, product]
         mine = self.draw(SELF_PURCHASE, members) < chance
         buyers, product = members[mine], product[mine]
         seller = np.full(buyers.size, PLATFORM)
@@ -234,8 +198,15 @@ class Consumers:
         """After buying over distinct ties: a bad experience cuts trust in the seller,
         a good one raises it."""
         cfg = self.trust_config
-        self.trust.scale(ties[bad], np.full(int(bad.sum()), 1.0 - cfg.bad_purchase_loss), day)
-        self.trust.raise_toward_one(ties[~bad], cfg.good_purchase_gain, day)
+        trust = self.world.trust
+        trust.scale(ties[bad], np.full(int(bad.sum()), 1.0 - cfg.bad_purchase_loss), day)
+        trust.raise_toward_one(ties[~bad], cfg.good_purchase_gain, day)
+
+    def judge_platform(self, disappointed: np.ndarray, pleased: np.ndarray) -> None:
+        """Buyers' trust in the platform moves with each order, as trust in a seller does."""
+        cfg, trust = self.trust_config, self.people.platform_trust
+        trust[disappointed] *= 1.0 - cfg.bad_purchase_loss
+        trust[pleased] += cfg.good_purchase_gain * (1.0 - trust[pleased])
 
     def _remember(
         self, buyer: np.ndarray, seller: np.ndarray, tie: np.ndarray, product: np.ndarray, day: int
@@ -247,12 +218,6 @@ class Consumers:
         people.last_tie[buyer] = tie
         people.last_order_day[buyer] = day
 
-    def _judge_platform(self, disappointed: np.ndarray, pleased: np.ndarray) -> None:
-        """Buyers' trust in the platform moves with each order, as trust in a seller does."""
-        cfg, trust = self.trust_config, self.people.platform_trust
-        trust[disappointed] *= 1.0 - cfg.bad_purchase_loss
-        trust[pleased] += cfg.good_purchase_gain * (1.0 - trust[pleased])
-
     def _orders(
         self,
         seller: np.ndarray,
@@ -261,17 +226,24 @@ class Consumers:
         prices: np.ndarray,
         bad: np.ndarray,
         day: int,
-        refund_slot: int,
+        refund_slot: Slot,
     ) -> Orders:
         """Orders of `product` at `prices[product]`; a bad one is returned refund_days later
         with chance refund_prob."""
-        returned = bad & (self.draw(refund_slot, buyer) < self.purchase.refund_prob)
-        self._judge_platform(buyer[bad], buyer[~bad])
+        returned = bad & (self.draw(refund_slot, buyer) < self.config.refund_prob)
+        self.judge_platform(buyer[bad], buyer[~bad])
         return Orders(
             seller=seller,
             buyer=buyer,
             amount=prices[product],
             cost_of_goods=self.catalogue.cost_of_goods[product],
             buyer_is_member=self.people.role[buyer] == MEMBER,
-            refund_day=np.where(returned, day + self.purchase.refund_days, NO_REFUND),
+            refund_day=np.where(returned, day + self.config.refund_days, NO_REFUND),
         )
+
+
+def retail_customers(people: People, since: int) -> np.ndarray:
+    """Per person: distinct outside customers (non-members) whose last order, placed on or
+    after day `since`, was from this person."""
+    recent = (people.last_order_day >= since) & (people.role != MEMBER) & (people.last_seller >= 0)
+    return np.bincount(people.last_seller[recent], minlength=people.n)

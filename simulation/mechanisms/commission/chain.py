@@ -18,12 +18,3 @@ def next_upline(ids: np.ndarray, sponsor: np.ndarray, payable: np.ndarray) -> np
         skip = (up >= 0) & ~payable[np.maximum(up, 0)]
     return up
 
-
-def tree_position(sponsor: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each id's recruitment-tree root and its depth below it (a root is at depth 0)."""
-    root = np.asarray(ids, dtype=np.int64).copy()
-    depth = np.zeros(root.size, dtype=np.int64)
-    while (climbing := sponsor[root] >= 0).any():
-        depth[climbing] += 1
-        root[climbing] = sponsor[root[climbing]]
-    return root, depth

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from simulation.commission.scheme import CommissionScheme
-from simulation.metrics.compliance import DIRECT_SELLING_CAP
+from simulation.mechanisms.commission.scheme import CommissionScheme
+from simulation.mechanisms.compliance import DIRECT_SELLING_CAP
 from simulation.scenario.schema import Scenario
 
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulation.commission.chain import next_upline
-from simulation.commission.orders import (
+from simulation.mechanisms.commission.chain import next_upline
+from simulation.scenario.schema import CommissionConfig, Scenario, TierConfig
+from simulation.world.orders import (
     DIFFERENTIAL,
     DIRECT,
     OVERRIDE,
@@ -23,7 +24,6 @@ from simulation.commission.orders import (
     Orders,
     Payouts,
 )
-from simulation.scenario.schema import CommissionConfig, Scenario, TierConfig
 
 Lines = list[tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]]
 
@@ -36,11 +36,6 @@ class Settlement:
     sales: int
     fees: int
     cost_of_goods: int
-
-    @property
-    def margin(self) -> int:
-        """What the platform keeps: sales and fees less payouts and cost of goods."""
-        return self.sales + self.fees - self.payouts.total - self.cost_of_goods
 
 
 @dataclass(frozen=True)

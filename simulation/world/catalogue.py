@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulation.agents.events import cents
 from simulation.scenario.schema import Scenario
+from simulation.world.money import cents
 
 
 @dataclass(frozen=True)

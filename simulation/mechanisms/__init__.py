@@ -1,0 +1,1 @@
+"""Mechanisms: one module each, the parts of a day the model runs in order (see model.PLAN)."""

@@ -1,0 +1,88 @@
+"""Order brushing (刷单): members fake orders when what one earns beats its expected
+penalty; the platform's audit may catch each fake (§7.12)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulation.mechanisms.base import Day, Mechanism
+from simulation.scenario.schema import Scenario
+from simulation.world.catalogue import Catalogue
+from simulation.world.money import cents
+from simulation.world.orders import FAKE_BUYER, NO_REFUND, Orders
+from simulation.world.people import State
+from simulation.world.streams import slot
+
+AUDIT_CATCH = slot("platform", 0, "whether the audit catches a fake order")
+
+
+class Brushing(Mechanism):
+    """A fake order earns the direct rate and, when the next tier is within reach_days
+    of brushing, its share of the next tier's extra pay for as long as the tier is held
+    (horizon_days, at most a review period); it costs cost_share of the price. The
+    expected penalty is audit_rate × detection_power × (the commission + ban_prob × the
+    income a ban would end). The audit catches each fake with audit_rate ×
+    detection_power; a caught fake is voided the next day (§7.12, audits)."""
+
+    name = "brushing"
+    section = "brushing"
+    states = (State("brush_cost", np.int64, 0, "what faking orders cost the member, cents"),)
+
+    def configure(self, policy: Scenario) -> None:
+        super().configure(policy)
+        self.platform = policy.platform
+        self.catalogue = Catalogue.from_scenario(policy)
+        self.rates = np.array([t.direct_rate for t in policy.tiers])
+        self.min_sales = np.array([cents(t.min_sales) for t in policy.tiers], dtype=np.int64)
+        self.held_days = min(self.config.horizon_days, policy.commission.review_days)
+
+    def step(self, day: Day) -> None:
+        day.orders["fake"] = self.brush(day.number)
+
+    def brush(self, day: int) -> Orders:
+        """The day's fake orders, each already marked caught (refund tomorrow) or not."""
+        cfg, platform = self.config, self.platform
+        if cfg.max_orders_per_day == 0:
+            return Orders()
+        catalogue = self.catalogue
+        cheapest = int(np.argmin(catalogue.price))
+        price = int(catalogue.price[cheapest])
+        cost_of_goods = int(catalogue.cost_of_goods[cheapest])
+        people = self.people
+        members = people.members
+        rates = self.rates
+        tier = people.tier[members].astype(np.int64)
+        rate = rates[tier]
+        top = tier >= rates.size - 1
+        next_tier = np.minimum(tier + 1, rates.size - 1)
+        period_sales = people.sales[members] - people.sales_at_period_start[members]
+        gap = np.where(top, 0, self.min_sales[next_tier] - period_sales)
+        needed = np.ceil(np.maximum(gap, 0) / price).astype(np.int64)
+        tenure = np.maximum(day - people.joined_day[members], 1)
+        own_daily = people.sales[members] / tenure
+        reachable = ~top & (needed <= cfg.max_orders_per_day * cfg.reach_days)
+        extra = (rates[next_tier] - rate) * own_daily * self.held_days
+        tier_gain = np.where(reachable, extra / np.maximum(needed, 1), 0.0)
+        gain = rate * price + tier_gain - cfg.cost_share * price
+        at_stake = rate * price + platform.ban_prob * people.income[members] / tenure * (
+            cfg.horizon_days
+        )
+        penalty = platform.audit_rate * platform.detection_power * at_stake
+        brushers = gain > penalty
+        count = np.where(
+            reachable, np.minimum(needed, cfg.max_orders_per_day), cfg.max_orders_per_day
+        )
+        count = np.where(brushers, count, 0)
+        seller = np.repeat(members, count)
+        people.brush_cost[members] += count * round(cfg.cost_share * price)
+        caught = self.world.streams.draw(AUDIT_CATCH, seller) < (
+            platform.audit_rate * platform.detection_power
+        )
+        return Orders(
+            seller=seller,
+            buyer=np.full(seller.size, FAKE_BUYER),
+            amount=np.full(seller.size, price),
+            cost_of_goods=np.full(seller.size, cost_of_goods),
+            refund_day=np.where(caught, day + 1, NO_REFUND),
+            brushed=np.ones(seller.size, dtype=bool),
+        )

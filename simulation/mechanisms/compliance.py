@@ -1,0 +1,399 @@
+"""Compliance indicators of pyramid-selling exposure, each with its threshold and source.
+
+Each indicator is a small function of arrays, so it can be checked on a hand-built
+structure; `RULES` says which values raise a flag, under which rule and source,
+and how serious it is (administrative, criminal or civil).
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from simulation.mechanisms.base import Day, Mechanism, Metric
+from simulation.mechanisms.purchases import retail_customers
+from simulation.mechanisms.settlement import Settlement, net_income
+from simulation.scenario.schema import Scenario
+from simulation.world.ledger import DayBook
+from simulation.world.orders import Orders
+from simulation.world.world import World
+
+DIRECT_SELLING_CAP = 0.30
+CRIMINAL_PARTICIPANTS = 30
+CRIMINAL_LEVELS = 3
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A legal or evidential rule: flag when `indicator` `compare` `threshold`."""
+
+    rule: str
+    indicator: str
+    compare: str
+    threshold: float
+    source: str
+    severity: str
+
+    def breached(self, value: float) -> bool:
+        ops = {">": operator.gt, ">=": operator.ge, "<": operator.lt}
+        return bool(ops[self.compare](value, self.threshold))
+
+
+RULES = (
+    Rule(
+        "headcount pay (拉人头)",
+        "recruitment_reward_share",
+        ">",
+        0.0,
+        "Regulation on Prohibition of Pyramid Selling (禁止传销条例, 2005) Art. 7(1): pay "
+        "based on the number of people recruited",
+        "administrative",
+    ),
+    Rule(
+        "rewards not resting on retail sales",
+        "recruitment_reward_share",
+        ">",
+        1 / 3,
+        "FTC v. Herbalife (2016): at least two thirds of rewards must rest on verifiable "
+        "retail sales; FTC v. FHTM (2014): over 81% of payouts were for recruiting",
+        "civil",
+    ),
+    Rule(
+        "entry fee (入门费)",
+        "entry_fee_share",
+        ">",
+        0.0,
+        "Regulation on Prohibition of Pyramid Selling (禁止传销条例, 2005) Art. 7(2): a fee "
+        "or a mandatory purchase to join",
+        "administrative",
+    ),
+    Rule(
+        "team pay (团队计酬)",
+        "paid_depth",
+        ">=",
+        2,
+        "Regulation on Prohibition of Pyramid Selling (禁止传销条例, 2005) Art. 7(3); "
+        "SPC/SPP/MPS opinion (2013): pay on the sales of a "
+        "downline of three or more levels",
+        "administrative",
+    ),
+    Rule(
+        "criminal pyramid organisation",
+        "criminal_threshold_trees",
+        ">",
+        0,
+        "Criminal Law (刑法) Art. 224-1; SPC/SPP/MPS opinion (2013) §1: paid entry, pay on "
+        "headcount, at least 30 participants in at least 3 levels",
+        "criminal",
+    ),
+    Rule(
+        "pay above 30% of own sales",
+        "over_direct_selling_cap_share",
+        ">",
+        0.0,
+        "Direct Selling Regulation (直销管理条例, 2005) Art. 24: a seller's pay at most "
+        "30% of its own sales",
+        "administrative",
+    ),
+    Rule(
+        "internal consumption",
+        "internal_consumption_share",
+        ">",
+        0.5,
+        "FTC v. Vemma (2016): a majority of sales must go to non-participants",
+        "civil",
+    ),
+    Rule(
+        "too few retail customers",
+        "retail_customers_per_member",
+        "<",
+        10,
+        "Amway (FTC 1979): sales to at least 10 different retail customers a month",
+        "civil",
+    ),
+    Rule(
+        "most participants lose money",
+        "loss_fraction",
+        ">",
+        0.5,
+        "FTC v. FHTM (2014): over 98% lost money; AARP Foundation (2018): nearly half of "
+        "MLM participants lost money",
+        "civil",
+    ),
+)
+
+
+def share(part: float, whole: float) -> float:
+    """part / whole, 0 when there is no whole."""
+    return part / whole if whole else 0.0
+
+
+def criminal_threshold_trees(
+    tree_size: np.ndarray, tree_levels: np.ndarray, paid_entry: bool, headcount_pay: bool
+) -> int:
+    """Recruitment trees with ≥ 30 participants over ≥ 3 levels, counted when joining
+    is paid for and recruiting is rewarded (the elements of Criminal Law Art. 224-1)."""
+    if not (paid_entry and headcount_pay):
+        return 0
+    large = (tree_size >= CRIMINAL_PARTICIPANTS) & (tree_levels >= CRIMINAL_LEVELS)
+    return int(np.count_nonzero(large))
+
+
+def over_direct_selling_cap_share(income: np.ndarray, own_sales: np.ndarray) -> float:
+    """Among paid members, the share whose pay exceeds 30% of their own retail sales."""
+    paid = income > 0
+    over = income[paid] > DIRECT_SELLING_CAP * own_sales[paid]
+    return float(over.mean()) if paid.any() else 0.0
+
+
+def median_or_zero(values: np.ndarray) -> float:
+    return float(np.median(values)) if values.size else 0.0
+
+
+def loss_fraction(net_income: np.ndarray) -> float:
+    """Share of (ever-)members whose pay fell short of what they paid to join."""
+    return float(np.mean(net_income < 0)) if net_income.size else 0.0
+
+
+def gini(values: np.ndarray) -> float:
+    """Gini coefficient of non-negative values (0: equal, → 1: one takes all)."""
+    values = np.sort(np.asarray(values, dtype=np.float64))
+    total = values.sum()
+    if values.size == 0 or total <= 0:
+        return 0.0
+    n = values.size
+    ranks = np.arange(1, n + 1)
+    return float(2.0 * (ranks * values).sum() / (n * total) - (n + 1) / n)
+
+
+def top_share(values: np.ndarray, fraction: float = 0.01) -> float:
+    """Share of the total taken by the top `fraction` of people (at least one person)."""
+    values = np.maximum(np.asarray(values, dtype=np.float64), 0.0)
+    total = values.sum()
+    if total <= 0:
+        return 0.0
+    k = max(1, int(np.ceil(fraction * values.size)))
+    return float(np.partition(values, values.size - k)[-k:].sum() / total)
+
+
+def flags(indicators: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rules the indicators breach, each with value, threshold, source and severity."""
+    raised = []
+    for rule in RULES:
+        value = indicators[rule.indicator]
+        if rule.breached(value):
+            raised.append(
+                {
+                    "rule": rule.rule,
+                    "indicator": rule.indicator,
+                    "value": value,
+                    "threshold": f"{rule.compare} {rule.threshold:g}",
+                    "source": rule.source,
+                    "severity": rule.severity,
+                }
+            )
+    return raised
+
+
+def _indicator(
+    name: str, label: str, unit: str, fmt: str, definition: str, group: str = "Compliance"
+):
+    return Metric(name, label, unit, fmt, definition, "cumulative", group)
+
+
+INDICATORS = (
+    _indicator(
+        "recruitment_reward_share",
+        "recruitment reward share",
+        "share",
+        "{:.1%}",
+        "recruiting bonuses / all payouts",
+    ),
+    _indicator(
+        "entry_fee_share",
+        "entry fee share of revenue",
+        "share",
+        "{:.1%}",
+        "entry fees / (fees + net sales)",
+    ),
+    _indicator(
+        "paid_depth",
+        "paid depth (levels)",
+        "levels",
+        "{:,}",
+        "deepest upline level paid in the run",
+    ),
+    _indicator(
+        "max_tree_depth",
+        "deepest recruitment chain",
+        "levels",
+        "{:,}",
+        "deepest recruitment chain (levels below a root)",
+    ),
+    _indicator(
+        "criminal_threshold_trees",
+        "criminal-threshold trees",
+        "trees",
+        "{:,}",
+        "recruitment trees with ≥ 30 participants over ≥ 3 levels, counted when joining is "
+        "paid for (fee or package) and recruiting is rewarded",
+    ),
+    _indicator(
+        "over_direct_selling_cap_share",
+        "paid members above 30% of own sales",
+        "share",
+        "{:.1%}",
+        "among paid ever-members, the share whose pay exceeds 30% of their own retail sales "
+        "(over the run, not per month)",
+    ),
+    _indicator(
+        "internal_consumption_share",
+        "internal consumption share",
+        "share",
+        "{:.1%}",
+        "sales bought by members (themselves or from other members) / all sales",
+    ),
+    _indicator(
+        "retail_customers_per_member",
+        "retail customers per member (median)",
+        "customers",
+        "{:,.1f}",
+        "median over members of distinct outside customers in the last 30 days",
+    ),
+    _indicator(
+        "loss_fraction",
+        "members who lost money",
+        "share",
+        "{:.1%}",
+        "ever-members whose net income (payouts − fees + package cost − brushing cost) is below 0",
+    ),
+    _indicator(
+        "top1_income_share",
+        "top 1% share of income",
+        "share",
+        "{:.1%}",
+        "share of payouts taken by the top 1% of ever-members",
+        "Economics",
+    ),
+    _indicator(
+        "payout_ratio", "payout ratio", "share", "{:.1%}", "payouts / net sales", "Economics"
+    ),
+    _indicator("refund_rate", "refund rate", "share", "{:.1%}", "refunded orders / orders"),
+    _indicator(
+        "brushed_order_share",
+        "brushed order share",
+        "share",
+        "{:.2%}",
+        "fake orders / orders (§7.12)",
+    ),
+    _indicator(
+        "brushed_caught_share", "brushed orders caught", "share", "{:.1%}", "caught fakes / fakes"
+    ),
+)
+CUSTOMER_WINDOW = 30
+
+
+@dataclass
+class RunTotals:
+    """Cumulative money (cents) and counts since day 1."""
+
+    sales: int = 0
+    refunds: int = 0
+    fees: int = 0
+    payouts: int = 0
+    recruiting: int = 0
+    cost_of_goods: int = 0
+    training: int = 0
+    member_bought: int = 0
+    orders: int = 0
+    refunded_orders: int = 0
+    exposures: int = 0
+    brushed: int = 0
+    brushed_caught: int = 0
+    banned: int = 0
+    switched: int = 0
+
+    def add(self, day: Day, book: DayBook) -> None:
+        orders = day.settled
+        self.sales += book.sales
+        self.refunds += book.refunds
+        self.fees += book.fees
+        self.payouts += book.payouts
+        self.recruiting += book.recruiting
+        self.cost_of_goods += book.cost_of_goods
+        self.training += book.training
+        self.member_bought += int(orders.amount[orders.buyer_is_member].sum())
+        self.orders += orders.size
+        self.refunded_orders += day.refund.orders if day.refund else 0
+        self.exposures += day.shares.size
+        self.brushed += int(orders.brushed.sum())
+        self.brushed_caught += int(caught(orders).sum())
+        self.banned += len(day.leavers.get("banned", ()))
+        self.switched += len(day.leavers.get("switched", ()))
+
+    @property
+    def margin(self) -> int:
+        spent = self.payouts + self.cost_of_goods + self.training
+        return self.sales - self.refunds + self.fees - spent
+
+
+def caught(orders: Orders) -> np.ndarray:
+    """Fake orders the audit caught (they carry a refund day)."""
+    return orders.brushed & (orders.refund_day >= 0)
+
+
+class Compliance(Mechanism):
+    """Keeps the run's totals (after the books close) and reports the compliance
+    indicators over the run so far, every day and at the end (§7.10); `flags` turns them
+    into the rules they breach."""
+
+    name = "compliance"
+    metrics = INDICATORS
+
+    def __init__(self, world: World, policy: Scenario, settlement: Settlement) -> None:
+        self.settlement = settlement
+        self.totals = RunTotals()
+        self.day = 0
+        super().__init__(world, policy)
+
+    def step(self, day: Day) -> None:
+        self.totals.add(day, day.book)
+
+    def report(self, day: Day) -> dict[str, Any]:
+        self.day = day.number
+        return self.indicators()
+
+    def final(self) -> dict[str, Any]:
+        return self.indicators()
+
+    def indicators(self) -> dict[str, Any]:
+        """Each indicator's value over the run so far."""
+        people, totals = self.people, self.totals
+        scheme = self.settlement.scheme
+        ever = people.ever_members
+        members = people.members
+        net_sales = totals.sales - totals.refunds
+        since = self.day - CUSTOMER_WINDOW + 1
+        return {
+            "recruitment_reward_share": share(totals.recruiting, totals.payouts),
+            "entry_fee_share": share(totals.fees, totals.fees + net_sales),
+            "paid_depth": self.settlement.paid_depth,
+            "max_tree_depth": int(people.depth[ever].max(initial=0)),
+            "criminal_threshold_trees": criminal_threshold_trees(
+                people.tree_size, people.tree_levels, scheme.entry_fee > 0, scheme.pays_on_headcount
+            ),
+            "over_direct_selling_cap_share": over_direct_selling_cap_share(
+                people.income[ever], people.sales[ever]
+            ),
+            "internal_consumption_share": share(totals.member_bought, totals.sales),
+            "retail_customers_per_member": median_or_zero(retail_customers(people, since)[members]),
+            "loss_fraction": loss_fraction(net_income(people, ever)),
+            "top1_income_share": top_share(people.income[ever]),
+            "payout_ratio": share(totals.payouts, net_sales),
+            "refund_rate": share(totals.refunded_orders, totals.orders),
+            "brushed_order_share": share(totals.brushed, totals.orders),
+            "brushed_caught_share": share(totals.brushed_caught, totals.brushed),
+        }

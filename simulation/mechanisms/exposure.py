@@ -1,0 +1,71 @@
+"""Exposure: shares raise their receivers' fatigue, shares past tolerance erode trust
+in their senders, and each sharer senses the trust its shares meet (§7.2, §7.8)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulation.mechanisms.base import Day, Mechanism, Shares
+from simulation.scenario.schema import Scenario
+from simulation.world.arrays import distinct, grouped
+from simulation.world.people import State
+from simulation.world.world import World
+
+
+class Exposure(Mechanism):
+    """Fatigue is a decayed count of shares received, read lazily; each share past
+    `trust.fatigue_tolerance` cuts the receiver's trust in its sender by `erosion`."""
+
+    name = "exposure"
+    section = "trust"
+    states = (
+        State("fatigue", np.float32, 0.0, "decayed count of shares received"),
+        State("fatigue_day", np.int32, 0, "day fatigue was last updated"),
+        State("circle_trust", np.float32, 0.0, "running mean of trust a member's shares met"),
+    )
+
+    def __init__(self, world: World, policy: Scenario) -> None:
+        super().__init__(world, policy)
+        self.people.circle_trust[:] = policy.trust.baseline
+
+    def configure(self, policy: Scenario) -> None:
+        super().configure(policy)
+        self.world.trust.configure(policy.trust)
+
+    def step(self, day: Day) -> None:
+        day.met_trust = self.receive(day.shares, day.number)
+        self.sense_circle(day.shares, day.met_trust)
+
+    def receive(self, shares: Shares, day: int) -> np.ndarray:
+        """Raise receivers' fatigue; erode trust past tolerance. Returns the trust each
+        share met, after erosion."""
+        cfg = self.config
+        people = self.people
+        order, starts, counts = grouped(shares.receiver)
+        rank = np.arange(order.size) - np.repeat(starts, counts)
+        targets = shares.receiver[order][starts]
+        level_before = self.fatigue_of(targets, day)
+        level = np.repeat(level_before, counts) + rank + 1
+        over = shares.tie[order][level > cfg.fatigue_tolerance]
+        if over.size and cfg.erosion > 0:
+            ties, hits = distinct(over)
+            self.world.trust.scale(ties, (1.0 - cfg.erosion) ** hits, day)
+        people.fatigue[targets] = level_before + counts
+        people.fatigue_day[targets] = day
+        return self.world.trust.read(shares.tie, day)
+
+    def fatigue_of(self, ids: np.ndarray, day: int) -> np.ndarray:
+        """Fatigue of `ids` as of `day`, decayed exponentially since last touched."""
+        elapsed = day - self.people.fatigue_day[ids]
+        return self.people.fatigue[ids] * np.exp(-self.config.fatigue_decay * elapsed)
+
+    def sense_circle(self, shares: Shares, met_trust: np.ndarray) -> None:
+        """Each sharer's sense of its circle: a running mean (weight 0.1 a day) of the
+        trust its shares met."""
+        order, starts, counts = grouped(shares.sender)
+        if starts.size == 0:
+            return
+        senders = shares.sender[order][starts]
+        today = np.add.reduceat(met_trust[order], starts) / counts
+        circle = self.people.circle_trust
+        circle[senders] = 0.9 * circle[senders] + 0.1 * today

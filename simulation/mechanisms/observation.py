@@ -1,0 +1,334 @@
+"""Observation: the day's books are closed and checked, run totals kept, and the day's
+growth, market and money figures reported (§7.9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from simulation.mechanisms.base import Day, Mechanism, Metric
+from simulation.mechanisms.compliance import Compliance, caught, gini, median_or_zero, share
+from simulation.mechanisms.settlement import net_income
+from simulation.scenario.schema import Scenario
+from simulation.world.arrays import distinct
+from simulation.world.people import MEMBER
+from simulation.world.world import World
+
+
+def _daily(name: str, label: str, unit: str, fmt: str, definition: str, group: str = "Growth"):
+    return Metric(name, label, unit, fmt, definition, "daily", group)
+
+
+def _final(name: str, label: str, unit: str, fmt: str, definition: str, group: str = "Growth"):
+    return Metric(name, label, unit, fmt, definition, "final", group)
+
+
+COUNT, RMB, SHARE = "{:,}", "{:,.2f}", "{:.1%}"
+ECONOMICS, COMPLIANCE = "Economics", "Compliance"
+
+DAILY = (
+    _daily("day", "day", "day", COUNT, "day number, 1..steps"),
+    _daily("members", "members", "people", COUNT, "current members at the end of the day"),
+    _daily(
+        "active_members",
+        "active members",
+        "people",
+        COUNT,
+        "members who sent a share or made a sale (self-purchases included) today",
+    ),
+    _daily(
+        "new_members",
+        "new members",
+        "people per day",
+        COUNT,
+        "members who joined today (advertising and recruitment)",
+    ),
+    _daily("churned_members", "churned members", "people per day", COUNT, "members who left today"),
+    _daily(
+        "buyers",
+        "buyers",
+        "people per day",
+        COUNT,
+        "distinct people who ordered today (fake orders have no buyer)",
+    ),
+    _daily("penetration", "penetration", "share", SHARE, "members / population size"),
+    _daily(
+        "orders",
+        "orders",
+        "orders per day",
+        COUNT,
+        "orders today (share conversions, repurchases, self-purchases, direct, fake)",
+    ),
+    _daily("gmv", "GMV", "RMB per day", RMB, "RMB of today's orders", ECONOMICS),
+    _daily("exposures", "shares received", "shares per day", COUNT, "shares received today"),
+    _daily(
+        "conversion_rate",
+        "conversion rate",
+        "orders per share received",
+        SHARE,
+        "share conversions / exposures",
+    ),
+    _daily(
+        "mean_trust",
+        "mean trust",
+        "mean trust met by a share",
+        "{:.3f}",
+        "mean trust on the ties today's shares travelled, after erosion (NaN on a day "
+        "without shares)",
+    ),
+    _daily(
+        "commissions_paid",
+        "commissions paid",
+        "RMB per day",
+        RMB,
+        "RMB paid to members today (direct, override, differential, recruiting), net of clawbacks",
+        ECONOMICS,
+    ),
+    _daily("fee_revenue", "entry fees", "RMB per day", RMB, "RMB of entry fees today", ECONOMICS),
+    _daily(
+        "platform_margin",
+        "platform margin",
+        "RMB per day",
+        RMB,
+        "RMB: sales − refunds + fees − payouts − cost of goods − training",
+        ECONOMICS,
+    ),
+    _daily("refunds", "refunds", "orders per day", COUNT, "orders refunded today"),
+    _daily(
+        "direct_rate",
+        "entry direct rate",
+        "share",
+        SHARE,
+        "the lowest tier's direct rate in force (moves under interventions and the "
+        "feedback rule, §7.11)",
+        ECONOMICS,
+    ),
+    _daily(
+        "brushed_orders", "fake orders", "orders per day", COUNT, "fake orders placed today (§7.12)"
+    ),
+    _daily(
+        "brushed_caught", "fake orders caught", "orders per day", COUNT, "fake orders caught today"
+    ),
+    _daily("banned_members", "members banned", "people per day", COUNT, "members banned today"),
+    _daily(
+        "churn_to_competitors",
+        "members lost to competitors",
+        "people per day",
+        COUNT,
+        "members who switched to a competitor today (§7.13)",
+    ),
+    _daily(
+        "multi_homing_share",
+        "multi-homing share",
+        "share",
+        SHARE,
+        "members who also sell for a competitor / members (§7.13)",
+    ),
+    _daily(
+        "orders_lost_to_competitors",
+        "repeat buyers lost",
+        "people per day",
+        COUNT,
+        "due repeat buyers a competitor took today (§7.13)",
+    ),
+    _daily(
+        "mean_platform_trust",
+        "mean platform trust",
+        "trust",
+        "{:.3f}",
+        "mean trust in the platform over everyone (§7.8)",
+    ),
+    _daily(
+        "lapsed_consumers",
+        "lapsed consumers",
+        "people",
+        COUNT,
+        "people below churn.platform_trust_floor (§7.8)",
+    ),
+    _daily(
+        "training_spend",
+        "training spend",
+        "RMB per day",
+        RMB,
+        "RMB spent on training today (§7.14)",
+        ECONOMICS,
+    ),
+)
+
+FINAL = (
+    _final("members", "members at the end", "people", COUNT, "members at the end of the run"),
+    _final("ever_members", "members ever", "people", COUNT, "current and former members"),
+    _final("final_penetration", "final penetration", "share", SHARE, "members at the end / people"),
+    _final(
+        "peak_join_day",
+        "peak day of joining",
+        "day",
+        COUNT,
+        "the day with most new members (0 before any day)",
+    ),
+    _final(
+        "peak_new_members",
+        "new members on the peak day",
+        "people",
+        COUNT,
+        "most new members in a day",
+    ),
+    _final("orders", "orders", "orders", COUNT, "orders over the run"),
+    _final("exposures", "shares received", "shares", COUNT, "shares received over the run"),
+    _final(
+        "churned_to_competitors",
+        "members lost to competitors",
+        "people",
+        COUNT,
+        "members who switched to a competitor over the run",
+    ),
+    _final(
+        "multi_homing_share",
+        "multi-homing members at the end",
+        "share",
+        SHARE,
+        "members who also sell for a competitor / members, on the last day",
+    ),
+    _final("gmv", "GMV (RMB)", "RMB", RMB, "RMB of all orders", ECONOMICS),
+    _final("refunded", "refunded (RMB)", "RMB", RMB, "RMB returned to buyers", ECONOMICS),
+    _final(
+        "commissions_paid",
+        "commissions paid (RMB)",
+        "RMB",
+        RMB,
+        "RMB paid to members, net of clawbacks",
+        ECONOMICS,
+    ),
+    _final("fee_revenue", "entry fees (RMB)", "RMB", RMB, "RMB of entry fees", ECONOMICS),
+    _final(
+        "training_spend", "training spend (RMB)", "RMB", RMB, "RMB spent on training", ECONOMICS
+    ),
+    _final(
+        "platform_margin",
+        "platform margin (RMB)",
+        "RMB",
+        RMB,
+        "sales − refunds + fees − payouts − cost of goods − training",
+        ECONOMICS,
+    ),
+    _final(
+        "median_net_income",
+        "median member net income (RMB)",
+        "RMB",
+        RMB,
+        "median over ever-members of payouts − fees + package cost − brushing cost",
+        ECONOMICS,
+    ),
+    _final(
+        "income_gini",
+        "income Gini",
+        "Gini",
+        "{:.3f}",
+        "Gini of ever-members' payouts (negatives as 0)",
+        ECONOMICS,
+    ),
+    _final(
+        "refund_concentration",
+        "refund concentration (Gini)",
+        "Gini",
+        "{:.3f}",
+        "Gini of refunded sales across members who sold (§7.12)",
+        COMPLIANCE,
+    ),
+    _final(
+        "banned_members",
+        "members banned",
+        "people",
+        COUNT,
+        "members banned over the run",
+        COMPLIANCE,
+    ),
+)
+
+
+class Observation(Mechanism):
+    """Closes the day's books (the ledger checks they balance) and reports the day's row
+    and the run's growth and money figures, from the day's events and the run totals
+    that compliance keeps."""
+
+    name = "observation"
+    metrics = DAILY + FINAL
+
+    def __init__(self, world: World, policy: Scenario, compliance: Compliance) -> None:
+        self.compliance = compliance
+        self.joins: list[int] = []
+        self.last: dict[str, Any] = {}
+        super().__init__(world, policy)
+
+    def step(self, day: Day) -> None:
+        day.book = self.world.ledger.close_day()
+
+    def report(self, day: Day) -> dict[str, Any]:
+        people, book, orders = self.people, day.book, day.settled
+        members = int(np.count_nonzero(people.role == MEMBER))
+        busy = np.concatenate([day.shares.sender, orders.seller[orders.seller >= 0]])
+        exposures = day.shares.size
+        share_orders = day.orders["share"].size
+        leavers = day.leavers
+        self.joins.append(int(day.all_newcomers().size))
+        self.last = {
+            "day": book.day,
+            "members": members,
+            "active_members": int(distinct(busy)[0].size),
+            "new_members": self.joins[-1],
+            "churned_members": int(day.all_leavers().size),
+            "buyers": int(distinct(orders.buyer[orders.buyer >= 0])[0].size),
+            "penetration": members / people.n,
+            "orders": orders.size,
+            "gmv": book.sales / 100,
+            "exposures": exposures,
+            "conversion_rate": share_orders / exposures if exposures else 0.0,
+            "mean_trust": float(day.met_trust.mean()) if exposures else float("nan"),
+            "commissions_paid": book.payouts / 100,
+            "fee_revenue": book.fees / 100,
+            "platform_margin": book.margin / 100,
+            "refunds": day.refund.orders,
+            "direct_rate": float(day.policy.tiers[0].direct_rate),
+            "brushed_orders": int(orders.brushed.sum()),
+            "brushed_caught": int(caught(orders).sum()),
+            "banned_members": int(leavers.get("banned", orders.seller[:0]).size),
+            "churn_to_competitors": int(leavers.get("switched", orders.seller[:0]).size),
+            "multi_homing_share": share(
+                int(np.count_nonzero(people.multi_homing & (people.role == MEMBER))), members
+            ),
+            "orders_lost_to_competitors": day.lost_buyers,
+            "mean_platform_trust": float(people.platform_trust.mean()),
+            "lapsed_consumers": int(
+                np.count_nonzero(people.platform_trust < day.policy.churn.platform_trust_floor)
+            ),
+            "training_spend": book.training / 100,
+        }
+        return self.last
+
+    def final(self) -> dict[str, Any]:
+        people, totals = self.people, self.compliance.totals
+        ever = people.ever_members
+        joins = np.array(self.joins, dtype=np.int64)
+        members_now = int(people.members.size)
+        return {
+            "members": members_now,
+            "ever_members": int(ever.size),
+            "final_penetration": members_now / people.n,
+            "peak_join_day": int(np.argmax(joins)) + 1 if joins.size else 0,
+            "peak_new_members": int(joins.max(initial=0)),
+            "orders": totals.orders,
+            "exposures": totals.exposures,
+            "gmv": totals.sales / 100,
+            "refunded": totals.refunds / 100,
+            "commissions_paid": totals.payouts / 100,
+            "fee_revenue": totals.fees / 100,
+            "training_spend": totals.training / 100,
+            "platform_margin": totals.margin / 100,
+            "median_net_income": median_or_zero(net_income(people, ever)) / 100,
+            "income_gini": gini(np.maximum(people.income[ever], 0)),
+            "refund_concentration": gini(people.refunds[people.sales > 0]),
+            "banned_members": totals.banned,
+            "churned_to_competitors": totals.switched,
+            "multi_homing_share": self.last.get("multi_homing_share", 0.0),
+        }

@@ -1,0 +1,62 @@
+"""Settlement: the day's orders and newcomers are settled together under the
+commission scheme, so the payout cap covers all of the day's pay; newcomers pay the
+entry fee; sellers are credited with their retail sales (§7.6)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulation.mechanisms.base import Day, Mechanism
+from simulation.mechanisms.commission.scheme import CommissionScheme
+from simulation.scenario.schema import Scenario
+from simulation.world.people import MEMBER, People, State
+
+
+class Settlement(Mechanism):
+    """Posts sales, cost of goods, fees and payout lines to the ledger; a fee that buys a
+    gift package gives the newcomer its cost of goods; the deepest level ever paid is
+    kept for the team-pay indicator."""
+
+    name = "settlement"
+    section = "commission"
+    states = (
+        State("sales", np.int64, 0, "cumulative personal retail sales (not own purchases), cents"),
+        State("package_received", np.int64, 0, "cost of goods of gift packages received, cents"),
+    )
+
+    def __init__(self, world, policy: Scenario) -> None:
+        self.paid_depth = 0
+        super().__init__(world, policy)
+
+    def configure(self, policy: Scenario) -> None:
+        super().configure(policy)
+        self.scheme = CommissionScheme.from_scenario(policy)
+
+    def step(self, day: Day) -> None:
+        orders, newcomers = day.all_orders(), day.all_newcomers()
+        people, ledger = self.people, self.world.ledger
+        settlement = self.scheme.settle(
+            orders,
+            newcomers,
+            people.sponsor,
+            people.tier,
+            people.role == MEMBER,
+            people.qualified,
+        )
+        payouts = settlement.payouts
+        ledger.post_sales(settlement.sales, settlement.cost_of_goods)
+        ledger.post_fees(newcomers, self.scheme.entry_fee)
+        people.package_received[newcomers] += self.scheme.package_cost
+        ledger.post_payouts(payouts.recipient, payouts.cents, payouts.kind)
+        if payouts.level.size:
+            self.paid_depth = max(self.paid_depth, int(payouts.level.max()))
+        sold = (orders.seller >= 0) & ~orders.self_purchase
+        np.add.at(people.sales, orders.seller[sold], orders.amount[sold])
+        day.settled, day.payouts = orders, payouts
+
+
+def net_income(people: People, ids: np.ndarray) -> np.ndarray:
+    """Payouts received less entry fees paid (net of the cost of goods of any gift
+    package the fee bought) and less what brushing cost, in cents."""
+    income = people.income[ids] - people.fees_paid[ids] + people.package_received[ids]
+    return income - people.brush_cost[ids]

@@ -1,0 +1,55 @@
+"""Sharing: each member sends product shares to its contacts (docs/model.md §7.3)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulation.mechanisms.base import Day, Mechanism, Shares
+from simulation.scenario.schema import Scenario
+from simulation.world.arrays import poisson_from_uniform, spread
+from simulation.world.catalogue import Catalogue
+from simulation.world.streams import slot
+
+SHARE_COUNT = slot("sharing", 0, "how many shares a member sends")
+SHARE_CONTACT = slot("sharing", 1, "which contacts receive them")
+SHARE_PRODUCT = slot("sharing", 2, "which product each share carries (random targeting)")
+
+
+class Sharing(Mechanism):
+    """Members send Poisson(shares_per_day × effort) shares a day, each to a uniformly
+    chosen contact; one member's shares of a day are spread over its contacts. A share
+    carries a product drawn by shareability ("random" targeting) or the one the contact
+    needs most, weighted by shareability ("matched"). Effort is the member's trait,
+    times the part it keeps for this platform when it multi-homes (§7.13)."""
+
+    name = "sharing"
+    section = "sharing"
+
+    def configure(self, policy: Scenario) -> None:
+        super().configure(policy)
+        self.catalogue = Catalogue.from_scenario(policy)
+
+    def step(self, day: Day) -> None:
+        day.shares = self.share(day.number)
+
+    def share(self, day: int) -> Shares:
+        """The day's shares of every member."""
+        people = self.people
+        members = people.members
+        effort = people.effort[members] * people.effort_split[members]
+        intensity = self.config.shares_per_day * effort
+        draw = self.world.streams.draw
+        counts = poisson_from_uniform(draw(SHARE_COUNT, members), intensity)
+        fractions = spread(draw(SHARE_CONTACT, members), counts)
+        senders = np.repeat(members, counts)
+        sender, receiver, tie = self.world.graph.contacts_at_fraction(senders, fractions)
+        goods = self.catalogue
+        if goods.size == 1:
+            product = np.zeros(sender.size, dtype=np.int64)
+        elif self.config.targeting == "matched":
+            product = np.argmax(people.need[receiver] * goods.shareability, axis=1)
+        else:
+            weights = np.cumsum(goods.shareability) / goods.shareability.sum()
+            picks = spread(draw(SHARE_PRODUCT, members), counts)[: sender.size]
+            product = np.minimum(np.searchsorted(weights, picks, side="right"), goods.size - 1)
+        return Shares(sender, receiver, tie, product)

@@ -1,1 +1,0 @@
-"""Metrics: one row of figures per day, and the run's summary."""
