@@ -54,6 +54,9 @@ def test_nested_tables_and_several_interventions_apply_in_order(tmp_path):
         ('set = { "commission.entry_fee" = -1.0 }', "commission.entry_fee", "greater than"),
         ('set = { "population.size" = 10 }', "population.size", "cannot change mid-run"),
         ('set = { "graph.kind" = "complete" }', "graph.kind", "cannot change mid-run"),
+        ('set = { "sharing.hype_mean" = 1.0 }', "sharing.hype_mean", "a world key"),
+        ('set = { purchase = { need_mean = 0.9 } }', "purchase.need_mean", "a world key"),
+        ('set = { "run.seed" = 3 }', "run.seed", "a run key"),
     ],
 )
 def test_bad_interventions_name_the_intervention_and_key(tmp_path, table, key, words):

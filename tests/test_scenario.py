@@ -6,8 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from simulation.scenario import ScenarioError, load_scenario, parse_override, scenario_hash
+from simulation.scenario import (
+    ScenarioError,
+    load_scenario,
+    parse_override,
+    scenario_hash,
+    with_overrides,
+)
 from simulation.scenario.loading import scenario_toml
+from simulation.scenario.schema import scope_of, world_keys
+from simulation.world.streams import world_key
 from tests.conftest import SCENARIOS
 
 
@@ -179,3 +187,28 @@ def test_missing_edgelist_file_names_the_key(tmp_path):
         load_scenario(path)
     assert err.value.key == "graph.path"
     assert err.value.source == str(path.resolve())
+
+
+def test_world_keys_and_only_they_key_the_world_stream():
+    keys = world_keys()
+    assert {"population", "graph", "products", "sharing.hype_mean", "sharing.effort_mean"} <= set(
+        keys
+    )
+    assert all(scope_of(key) == "world" for key in keys)
+    base = load_scenario(SCENARIOS / "baseline.toml")
+    changed = {
+        "population.size": 1000,
+        "graph.mean_degree": 8.0,
+        "sharing.effort_mean": 0.3,
+        "sharing.hype_mean": 0.4,
+        "purchase.need_mean": 0.3,
+        "purchase.taste_homophily": 0.2,
+        "recruitment.effort_cost": 50.0,
+        "products": [{"name": "tea"}],
+    }
+    assert all(any(c == k or c.startswith(k + ".") for c in changed) for k in keys)
+    for key, value in changed.items():
+        assert world_key(with_overrides(base, {key: value})) != world_key(base), key
+    for key, value in {"commission.entry_fee": 99.0, "sharing.shares_per_day": 5.0}.items():
+        assert scope_of(key) == "policy"
+        assert world_key(with_overrides(base, {key: value})) == world_key(base), key

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from simulation.mechanisms.base import Day, Mechanism, Metric
+from simulation.mechanisms.commission.scheme import DIRECT_SELLING_CAP
 from simulation.mechanisms.purchases import retail_customers
 from simulation.mechanisms.settlement import Settlement, net_income
 from simulation.scenario.schema import Scenario
@@ -21,7 +22,6 @@ from simulation.world.ledger import DayBook
 from simulation.world.orders import Orders
 from simulation.world.world import World
 
-DIRECT_SELLING_CAP = 0.30
 CRIMINAL_PARTICIPANTS = 30
 CRIMINAL_LEVELS = 3
 

@@ -16,10 +16,9 @@ from typing import Any
 import tomli_w
 from pydantic import ValidationError
 
-from simulation.scenario.schema import GRAPH_KINDS, Scenario
+from simulation.scenario.schema import GRAPH_KINDS, Scenario, scope_of
 
 OVERRIDE_SOURCE = "--set"
-FIXED_SECTIONS = ("name", "description", "run", "population", "graph", "interventions", "products")
 
 
 class ScenarioError(ValueError):
@@ -69,8 +68,11 @@ def check_interventions(scenario: Scenario, source: str) -> None:
     for index, intervention in enumerate(scenario.interventions):
         where = f"{source}: interventions[{index}]"
         for key in intervention_changes(intervention.set):
-            if key.split(".")[0] in FIXED_SECTIONS:
-                raise ScenarioError(where, key, "the world and the run cannot change mid-run")
+            scope = scope_of(key)
+            if scope != "policy":
+                raise ScenarioError(
+                    where, key, f"a {scope} key: the world and the run cannot change mid-run"
+                )
         with_overrides(scenario, intervention_changes(intervention.set), where)
 
 

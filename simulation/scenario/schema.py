@@ -2,6 +2,11 @@
 
 Sections are strict pydantic models: an unknown key, a wrong type or a value out of
 range is an error that names the key. Units are given in each field's description.
+
+Each key has a scope, marked once here: "world" keys shape what is drawn at the start
+(the graph, the population, people's traits, the catalogue) and key the world's random
+stream; "run" keys say what is run; every other key is "policy", which interventions
+may change mid-run (`scope_of`, `world_values`).
 """
 
 from __future__ import annotations
@@ -9,6 +14,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Scope = Literal["world", "run", "policy"]
+WORLD: dict[str, Any] = {"scope": "world"}
+RUN: dict[str, Any] = {"scope": "run"}
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -86,13 +95,18 @@ class SharingConfig(Section):
     shares_per_day: float = Field(
         3.0, ge=0.0, description="shares a member of effort 1 sends per day (Poisson mean)"
     )
-    effort_mean: Probability = Field(0.5, description="mean member effort in [0, 1] (Beta)")
+    effort_mean: Probability = Field(
+        0.5, description="mean member effort in [0, 1] (Beta)", json_schema_extra=WORLD
+    )
     targeting: Literal["random", "matched"] = Field(
         "random",
         description="share products at random (by shareability) or matched to the contact's need",
     )
     hype_mean: float = Field(
-        0.0, ge=0.0, description="mean exaggeration of members' claims (exponential across members)"
+        0.0,
+        ge=0.0,
+        description="mean exaggeration of members' claims (exponential across members)",
+        json_schema_extra=WORLD,
     )
 
 
@@ -114,9 +128,13 @@ class PurchaseConfig(Section):
     price_elasticity: float = Field(1.5, ge=0.0, description="exponent of market/price")
     gross_margin: Rate = Field(0.35, description="share of the list price above cost of goods")
     conversion: Probability = Field(0.08, description="purchase chance of a share at full scores")
-    need_mean: Probability = Field(0.5, description="mean need for each product (Beta)")
+    need_mean: Probability = Field(
+        0.5, description="mean need for each product (Beta)", json_schema_extra=WORLD
+    )
     taste_homophily: Probability = Field(
-        0.0, description="weight of contacts' needs in a person's own (circles share tastes)"
+        0.0,
+        description="weight of contacts' needs in a person's own (circles share tastes)",
+        json_schema_extra=WORLD,
     )
     fatigue_sensitivity: float = Field(0.2, ge=0.0, description="conversion × exp(-s·fatigue)")
     bad_experience_prob: Probability = Field(0.05, description="chance an order disappoints")
@@ -137,7 +155,9 @@ class RecruitmentConfig(Section):
         180.0, ge=0.0, description="days of benefit a contact weighs against the entry cost"
     )
     effort_cost: Money = Field(
-        100.0, description="RMB, mean personal cost of joining (exponential across people)"
+        100.0,
+        description="RMB, mean personal cost of joining (exponential across people)",
+        json_schema_extra=WORLD,
     )
     income_claim: Money = Field(
         0.0,
@@ -290,11 +310,15 @@ class Intervention(Section):
 class Scenario(Section):
     """A whole scenario: what is simulated, for how long, under which scheme."""
 
-    name: str = Field("scenario", description="used to name the results folder")
-    description: str = ""
-    run: RunConfig = RunConfig()
-    population: PopulationConfig = PopulationConfig()
-    graph: GraphConfig = Field(default_factory=lambda: WattsStrogatzGraph(kind="watts_strogatz"))
+    name: str = Field(
+        "scenario", description="used to name the results folder", json_schema_extra=RUN
+    )
+    description: str = Field("", json_schema_extra=RUN)
+    run: RunConfig = Field(RunConfig(), json_schema_extra=RUN)
+    population: PopulationConfig = Field(PopulationConfig(), json_schema_extra=WORLD)
+    graph: GraphConfig = Field(
+        default_factory=lambda: WattsStrogatzGraph(kind="watts_strogatz"), json_schema_extra=WORLD
+    )
     sharing: SharingConfig = SharingConfig()
     trust: TrustConfig = TrustConfig()
     purchase: PurchaseConfig = PurchaseConfig()
@@ -304,9 +328,9 @@ class Scenario(Section):
     platform: PlatformConfig = PlatformConfig()
     brushing: BrushingConfig = BrushingConfig()
     competitors: list[CompetitorConfig] = Field(default_factory=list)
-    products: list[ProductConfig] = Field(default_factory=list)
+    products: list[ProductConfig] = Field(default_factory=list, json_schema_extra=WORLD)
     tiers: list[TierConfig] = Field(default_factory=default_tiers, min_length=1)
-    interventions: list[Intervention] = Field(default_factory=list)
+    interventions: list[Intervention] = Field(default_factory=list, json_schema_extra=RUN)
 
     @model_validator(mode="after")
     def _entry_tier_is_open(self) -> Scenario:
@@ -323,3 +347,50 @@ class Scenario(Section):
                 f"population.size ({self.population.size})"
             )
         return self
+
+
+def _scope(field: Any) -> Scope:
+    extra = field.json_schema_extra
+    return extra["scope"] if isinstance(extra, dict) and "scope" in extra else "policy"
+
+
+def scope_of(key: str) -> Scope:
+    """The scope of a dotted key (`"sharing.effort_mean"`): the first non-policy scope
+    on its path, else "policy"; a key the schema does not know is "policy" (the
+    schema refuses it when validated)."""
+    model: Any = Scenario
+    for part in key.split("."):
+        fields = getattr(model, "model_fields", {})
+        if part not in fields:
+            return "policy"
+        field = fields[part]
+        if _scope(field) != "policy":
+            return _scope(field)
+        model = field.annotation
+    return "policy"
+
+
+def world_keys() -> list[str]:
+    """Every key marked "world", as dotted keys (a whole section where it is marked)."""
+    keys = []
+    for name, field in Scenario.model_fields.items():
+        if _scope(field) == "world":
+            keys.append(name)
+            continue
+        section = field.annotation
+        for sub, subfield in getattr(section, "model_fields", {}).items():
+            if _scope(subfield) == "world":
+                keys.append(f"{name}.{sub}")
+    return keys
+
+
+def world_values(scenario: Scenario) -> dict[str, Any]:
+    """The values of the world keys: what shapes the world drawn at the start."""
+    dumped = scenario.model_dump(mode="json")
+    values = {}
+    for key in world_keys():
+        value: Any = dumped
+        for part in key.split("."):
+            value = value[part]
+        values[key] = value
+    return values

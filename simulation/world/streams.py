@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulation.scenario.schema import Scenario
+from simulation.scenario.schema import Scenario, world_values
 
 DECISIONS = ("platform", "sharing", "purchase", "recruitment", "churn")
 
@@ -44,22 +44,9 @@ def slot(decision: str, index: int, name: str) -> Slot:
     return Slot(decision, index, name)
 
 
-def world_parameters(scenario: Scenario) -> dict:
-    """The parameters that shape the world rather than behaviour in it."""
-    return {
-        "population": scenario.population.model_dump(mode="json"),
-        "graph": scenario.graph.model_dump(mode="json"),
-        "need_mean": scenario.purchase.need_mean,
-        "taste_homophily": scenario.purchase.taste_homophily,
-        "products": len(scenario.products),
-        "effort_mean": scenario.sharing.effort_mean,
-        "effort_cost": scenario.recruitment.effort_cost,
-    }
-
-
 def world_key(scenario: Scenario) -> tuple[int, int]:
     """Two 32-bit words identifying the world's parameters."""
-    digest = hashlib.sha256(json.dumps(world_parameters(scenario), sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps(world_values(scenario), sort_keys=True).encode())
     return int.from_bytes(digest.digest()[:4], "little"), int.from_bytes(
         digest.digest()[4:8], "little"
     )

@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from simulation.mechanisms.commission.scheme import CommissionScheme
-from simulation.mechanisms.compliance import DIRECT_SELLING_CAP
+from simulation.mechanisms.commission.scheme import DIRECT_SELLING_CAP, CommissionScheme
 from simulation.scenario.schema import Scenario
 
 

@@ -25,6 +25,7 @@ from simulation.world.orders import (
     Payouts,
 )
 
+DIRECT_SELLING_CAP = 0.30  # 直销管理条例 (2005) Art. 24: pay at most 30% of one's own sales
 Lines = list[tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]]
 
 
