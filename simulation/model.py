@@ -19,13 +19,11 @@ from simulation.mechanisms.audits import Audits
 from simulation.mechanisms.base import Day, Mechanism, Metric
 from simulation.mechanisms.brushing import Brushing
 from simulation.mechanisms.churn import Churn
-from simulation.mechanisms.competition import Competition
 from simulation.mechanisms.compliance import Compliance, flags
 from simulation.mechanisms.exposure import Exposure
 from simulation.mechanisms.interventions import Interventions
 from simulation.mechanisms.market import MarketActors
 from simulation.mechanisms.observation import Observation
-from simulation.mechanisms.platform import Platform
 from simulation.mechanisms.purchases import Purchases
 from simulation.mechanisms.recruitment import Recruitment
 from simulation.mechanisms.refunds import Refunds
@@ -63,8 +61,8 @@ METRICS: tuple[Metric, ...] = RUN_METRICS + tuple(m for cls in PLAN for m in cls
 class SocialCommerceModel(mesa.Model):
     """A membership-based social e-commerce platform, simulated one day per step.
 
-    `extra` mechanisms (classes taking the world and the policy) act after churn and
-    before the day is observed; their metrics join the time series and summary.
+    `extra` mechanisms (Mechanism classes) act after churn and before the day is
+    observed; their metrics join the time series and summary.
     `profile=True` times each entry of the plan (`model.clock`).
     """
 
@@ -72,7 +70,7 @@ class SocialCommerceModel(mesa.Model):
         self,
         scenario: Scenario,
         rng: int | np.random.Generator | None = None,
-        extra: Sequence[Callable[..., Mechanism]] = (),
+        extra: Sequence[type[Mechanism]] = (),
         profile: bool = False,
     ) -> None:
         """`rng` is the run's seed (default: the scenario's `run.seed`); a Generator
@@ -91,43 +89,23 @@ class SocialCommerceModel(mesa.Model):
         self.clock = PhaseClock() if profile else None
         self.today: dict[str, Any] = {}
         founders = self.world.founders
-        self.recruitment.enrol(founders, np.full(founders.size, -1, dtype=np.int64), 0)
+        recruitment = self.mechanism("recruitment")
+        recruitment.enrol(founders, np.full(founders.size, -1, dtype=np.int64), 0)
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _reporter(name) for name in self.columns}
         )
 
-    def _build_plan(self, extra: Sequence[Callable[..., Mechanism]]) -> list[Mechanism]:
-        """The mechanisms of PLAN, wired to those they call, with `extra` before
-        observation."""
-        world, policy = self.world, self.policy
-        tiers = Tiers(world, policy)
-        self.recruitment = recruitment = Recruitment(world, policy, tiers)
-        purchases = Purchases(world, policy)
-        platform = Platform(self, world, policy, recruitment, purchases)
-        competition = Competition(self, world, policy, recruitment)
-        settlement = Settlement(world, policy)
-        compliance = Compliance(world, policy, settlement)
-        plan = [
-            Interventions(world, policy),
-            MarketActors(world, policy, self.agents, platform, competition),
-            Sharing(world, policy),
-            Exposure(world, policy),
-            purchases,
-            Brushing(world, policy),
-            recruitment,
-            settlement,
-            Audits(world, policy),
-            Refunds(world, policy),
-            tiers,
-            Churn(world, policy),
-            *(make(world, policy) for make in extra),
-            Observation(world, policy, compliance),
-            compliance,
-        ]
-        names = [entry.name for entry in plan]
+    def _build_plan(self, extra: Sequence[type[Mechanism]]) -> list[Mechanism]:
+        """The mechanisms of PLAN, with `extra` before observation, each built in this
+        model and then bound to the mechanisms it calls."""
+        split = PLAN.index(Observation)
+        self.plan = [cls(self) for cls in (*PLAN[:split], *extra, *PLAN[split:])]
+        names = [entry.name for entry in self.plan]
         if len(set(names)) != len(names):
             raise ValueError(f"two mechanisms share a name in the plan: {names}")
-        return plan
+        for entry in self.plan:
+            entry.bind(self)
+        return self.plan
 
     def step(self) -> None:
         """One day: the plan, in order; then the day's row is collected."""

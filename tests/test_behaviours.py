@@ -185,10 +185,10 @@ def test_a_contact_joins_when_the_benefit_it_sees_beats_fee_and_effort():
         "trust": {"baseline": 0.5},
     }
     _, _, people, _, model = world([(0, 1), (0, 2)], 3, **sections)
-    model.recruitment.enrol(np.array([0]), np.array([-1]), 0)
+    model.mechanism("recruitment").enrol(np.array([0]), np.array([-1]), 0)
     people.income[0] = 100_00
     people.join_cost[[1, 2]] = [0.0, 1.0]
-    newcomers, sponsors = model.recruitment.recruit(day=10)
+    newcomers, sponsors = model.mechanism("recruitment").recruit(day=10)
     assert list(newcomers) == [1]
     assert list(sponsors) == [0]
 
@@ -200,10 +200,10 @@ def test_invite_once_reaches_each_contact_the_day_after_joining_only():
     path = [(0, 1), (1, 2), (2, 3), (3, 4)]
     _, _, people, _, model = world(path, 5, **sections)
     people.join_cost[:] = 0.0
-    model.recruitment.enrol(np.array([0]), np.array([-1]), 0)
+    model.mechanism("recruitment").enrol(np.array([0]), np.array([-1]), 0)
     for day in range(1, 6):
-        newcomers, sponsors = model.recruitment.recruit(day)
-        model.recruitment.enrol(newcomers, sponsors, day)
+        newcomers, sponsors = model.mechanism("recruitment").recruit(day)
+        model.mechanism("recruitment").enrol(newcomers, sponsors, day)
         assert list(newcomers) == ([day] if day <= 4 else [])
     assert list(people.sponsor) == [-1, 0, 1, 2, 3]
 
@@ -218,7 +218,7 @@ def test_churn_on_low_income_and_inactivity():
         }
     }
     _, _, people, _, model = world(STAR, 5, **sections)
-    model.recruitment.enrol(np.arange(4), np.full(4, -1), 0)
+    model.mechanism("recruitment").enrol(np.arange(4), np.full(4, -1), 0)
     people.income[[0, 1, 2, 3]] = [40_00, 5_00, 40_00, 100_00]
     people.joined_day[3] = 15
     people.last_active_day[[0, 1, 2]] = [19, 19, 0]
@@ -247,7 +247,7 @@ def test_tiers_follow_the_periods_sales_team_and_team_sales(demotion):
     _, _, people, _, model = world(
         [(0, 1)], 6, tiers=TIERS, commission={"review_days": 30, "demotion": demotion}
     )
-    model.recruitment.enrol(np.arange(5), np.array([-1, 0, 1, -1, -1]), 0)
+    model.mechanism("recruitment").enrol(np.arange(5), np.array([-1, 0, 1, -1, -1]), 0)
     people.leave(np.array([1]), 0)
     people.sales[:5] = [120_00, 90_00, 100_00, 99_99, 500_00]
     model.mechanism("tiers").review(day=29)
@@ -273,7 +273,7 @@ def test_qualification_for_team_pay_follows_last_periods_sales_and_customers():
         }
     }
     _, _, people, _, model = world(STAR, 5, **sections)
-    model.recruitment.enrol(np.array([0, 1, 2]), np.full(3, -1), 0)
+    model.mechanism("recruitment").enrol(np.array([0, 1, 2]), np.full(3, -1), 0)
     assert not people.qualified[[0, 1, 2]].any()
     people.sales[[0, 1, 2]] = [200_00, 200_00, 50_00]
     people.last_seller[[3, 4]] = [0, 0]
@@ -295,7 +295,7 @@ def test_a_gift_package_counts_in_the_benefit_of_joining():
     }
     _, _, people, _, model = world(STAR, 5, **sections)
     people.need[[0, 1]] = [[1.0], [0.5]]
-    benefit = model.recruitment.expected_benefit(np.array([0, 1]), 0.0)
+    benefit = model.mechanism("recruitment").expected_benefit(np.array([0, 1]), 0.0)
     assert benefit == pytest.approx([400.0, 200.0])
 
 
@@ -308,9 +308,9 @@ def test_an_income_claim_lifts_what_contacts_see(claim, joins):
         "trust": {"baseline": 0.5},
     }
     _, _, people, _, model = world([(0, 1)], 2, **sections)
-    model.recruitment.enrol(np.array([0]), np.array([-1]), 0)
+    model.mechanism("recruitment").enrol(np.array([0]), np.array([-1]), 0)
     people.join_cost[1] = 0.0
-    newcomers, _ = model.recruitment.recruit(day=1)
+    newcomers, _ = model.mechanism("recruitment").recruit(day=1)
     assert list(newcomers) == joins
 
 

@@ -31,7 +31,7 @@ def brushing_world(**sections) -> tuple[People, SocialCommerceModel]:
         },
         **sections,
     )
-    model.recruitment.enrol(np.array([0, 1, 2]), np.full(3, -1), 0)
+    model.mechanism("recruitment").enrol(np.array([0, 1, 2]), np.full(3, -1), 0)
     return model.world.people, model
 
 
@@ -124,7 +124,7 @@ def competition_world(**competitor) -> SocialCommerceModel:
         competitors=[{"name": "rival", "launch_day": 1, "poach_prob": 1.0} | competitor],
     )
     model = SocialCommerceModel(config)
-    model.recruitment.enrol(np.arange(3), np.full(3, -1), 0)
+    model.mechanism("recruitment").enrol(np.arange(3), np.full(3, -1), 0)
     model.world.people.effort[:3] = 0.8
     return model
 

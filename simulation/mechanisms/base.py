@@ -9,7 +9,7 @@ attributes of the model.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
@@ -100,11 +100,23 @@ class Day:
         return np.concatenate([_none(), *self.leavers.values()])
 
 
+class Host(Protocol):
+    """The model, as the mechanisms built in it see it: the world, the policy in
+    force, Mesa's agents, and the other mechanisms of the plan by name."""
+
+    world: World
+    policy: Scenario
+    agents: Any
+
+    def mechanism(self, name: str) -> Mechanism: ...
+
+
 class Mechanism:
     """One part of the day. Subclasses set `name`, `section` (the scenario section
     they read, None for none), `states` (per-person arrays they own), `metrics`, and
-    define `step`; `report` gives their metrics' values for the day, `final` their
-    summary-only figures."""
+    define `step`; `bind` finds the mechanisms they call once the plan is built,
+    `report` gives their metrics' values for the day, `final` their summary-only
+    figures."""
 
     name: ClassVar[str] = ""
     section: ClassVar[str | None] = None
@@ -112,12 +124,16 @@ class Mechanism:
     metrics: ClassVar[tuple[Metric, ...]] = ()
     parts: tuple[Mechanism, ...] = ()
 
-    def __init__(self, world: World, policy: Scenario) -> None:
-        self.world = world
-        self.people = world.people
+    def __init__(self, host: Host) -> None:
+        self.world = host.world
+        self.people = host.world.people
         for state in self.states:
-            world.people.declare(state, self.name)
-        self.configure(policy)
+            self.people.declare(state, self.name)
+        self.configure(host.policy)
+
+    def bind(self, host: Host) -> None:
+        """Find the mechanisms this one calls (`host.mechanism(name)`), once every
+        mechanism of the plan exists."""
 
     def configure(self, policy: Scenario) -> None:
         """Take up a (new) policy; by default, keep the section this mechanism reads."""

@@ -12,12 +12,11 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from simulation.mechanisms.base import Day, Mechanism
+from simulation.mechanisms.base import Day, Host, Mechanism
 from simulation.mechanisms.recruitment import Recruitment
 from simulation.scenario.schema import CompetitorConfig, Scenario
 from simulation.world.people import State
 from simulation.world.streams import Slot, slot
-from simulation.world.world import World
 
 POACH_SLOT = 10
 
@@ -38,14 +37,15 @@ class Competition(Mechanism):
         State("effort_split", np.float32, 1.0, "share of sharing effort spent on this platform"),
     )
 
-    def __init__(
-        self, model: mesa.Model, world: World, policy: Scenario, recruitment: Recruitment
-    ) -> None:
-        super().__init__(world, policy)
+    def __init__(self, host: Host) -> None:
+        super().__init__(host)
         self.competitors = [
-            Competitor(model, self, recruitment, config, index)
-            for index, config in enumerate(policy.competitors)
+            Competitor(host, self, config, index)
+            for index, config in enumerate(host.policy.competitors)
         ]
+
+    def bind(self, host: Host) -> None:
+        self.recruitment: Recruitment = host.mechanism("recruitment")
 
 
 class Competitor(mesa.Agent):
@@ -53,14 +53,13 @@ class Competitor(mesa.Agent):
 
     def __init__(
         self,
-        model: mesa.Model,
+        model: Host,
         competition: Competition,
-        recruitment: Recruitment,
         config: CompetitorConfig,
         index: int,
     ) -> None:
         super().__init__(model)
-        self.competition, self.recruitment = competition, recruitment
+        self.competition = competition
         self.config = config
         self.slot = poach_slot(index)
 
@@ -82,7 +81,7 @@ class Competitor(mesa.Agent):
         draws = competition.world.streams.draw(self.slot, members)
         approached = members[draws < self.config.poach_prob]
         tenure = np.maximum(day.number - people.joined_day[approached], 1)
-        ours = self.recruitment.daily_income(approached, day.number)
+        ours = competition.recruitment.daily_income(approached, day.number)
         own_sales = people.sales[approached] / 100.0 / tenure
         advantage = (1.0 + self.config.discount) ** policy.purchase.price_elasticity
         theirs = self.config.direct_rate * own_sales * advantage

@@ -13,14 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from simulation.mechanisms.base import Day, Mechanism, Metric
+from simulation.mechanisms.base import Day, Host, Mechanism, Metric
 from simulation.mechanisms.commission.scheme import DIRECT_SELLING_CAP
 from simulation.mechanisms.purchases import retail_customers
 from simulation.mechanisms.settlement import Settlement, net_income
-from simulation.scenario.schema import Scenario
 from simulation.world.ledger import DayBook
 from simulation.world.orders import Orders
-from simulation.world.world import World
 
 CRIMINAL_PARTICIPANTS = 30
 CRIMINAL_LEVELS = 3
@@ -353,11 +351,13 @@ class Compliance(Mechanism):
     name = "compliance"
     metrics = INDICATORS
 
-    def __init__(self, world: World, policy: Scenario, settlement: Settlement) -> None:
-        self.settlement = settlement
+    def __init__(self, host: Host) -> None:
         self.totals = RunTotals()
         self.day = 0
-        super().__init__(world, policy)
+        super().__init__(host)
+
+    def bind(self, host: Host) -> None:
+        self.settlement: Settlement = host.mechanism("settlement")
 
     def step(self, day: Day) -> None:
         self.totals.add(day, day.book)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Day, Mechanism, Shares
+from simulation.mechanisms.base import Day, Host, Mechanism, Shares
 from simulation.scenario.schema import Scenario
 from simulation.world.arrays import distinct, grouped
 from simulation.world.people import State
-from simulation.world.world import World
 
 
 class Exposure(Mechanism):
@@ -24,9 +23,9 @@ class Exposure(Mechanism):
         State("circle_trust", np.float32, 0.0, "running mean of trust a member's shares met"),
     )
 
-    def __init__(self, world: World, policy: Scenario) -> None:
-        super().__init__(world, policy)
-        self.people.circle_trust[:] = policy.trust.baseline
+    def __init__(self, host: Host) -> None:
+        super().__init__(host)
+        self.people.circle_trust[:] = host.policy.trust.baseline
 
     def configure(self, policy: Scenario) -> None:
         super().configure(policy)

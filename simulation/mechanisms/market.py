@@ -3,13 +3,10 @@ turn through Mesa's AgentSet, in the order they were created (platform first).""
 
 from __future__ import annotations
 
-import mesa
-
-from simulation.mechanisms.base import Day, Mechanism
+from simulation.mechanisms.base import Day, Host, Mechanism
 from simulation.mechanisms.competition import Competition
 from simulation.mechanisms.platform import Platform
 from simulation.scenario.schema import Scenario
-from simulation.world.world import World
 
 
 class MarketActors(Mechanism):
@@ -17,17 +14,15 @@ class MarketActors(Mechanism):
 
     name = "platform and competitors"
 
-    def __init__(
-        self,
-        world: World,
-        policy: Scenario,
-        agents: mesa.agent.AgentSet,
-        platform: Platform,
-        competition: Competition,
-    ) -> None:
-        self.agents, self.platform, self.competition = agents, platform, competition
-        self.parts = (platform, competition)
-        super().__init__(world, policy)
+    def __init__(self, host: Host) -> None:
+        self.agents = host.agents
+        self.platform, self.competition = Platform(host), Competition(host)
+        self.parts = (self.platform, self.competition)
+        super().__init__(host)
+
+    def bind(self, host: Host) -> None:
+        for part in self.parts:
+            part.bind(host)
 
     def configure(self, policy: Scenario) -> None:
         super().configure(policy)

@@ -7,13 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from simulation.mechanisms.base import Day, Mechanism, Metric
+from simulation.mechanisms.base import Day, Host, Mechanism, Metric
 from simulation.mechanisms.compliance import Compliance, caught, gini, median_or_zero, share
 from simulation.mechanisms.settlement import net_income
-from simulation.scenario.schema import Scenario
 from simulation.world.arrays import distinct
 from simulation.world.people import MEMBER
-from simulation.world.world import World
 
 
 def _daily(name: str, label: str, unit: str, fmt: str, definition: str, group: str = "Growth"):
@@ -255,11 +253,13 @@ class Observation(Mechanism):
     name = "observation"
     metrics = DAILY + FINAL
 
-    def __init__(self, world: World, policy: Scenario, compliance: Compliance) -> None:
-        self.compliance = compliance
+    def __init__(self, host: Host) -> None:
         self.joins: list[int] = []
         self.last: dict[str, Any] = {}
-        super().__init__(world, policy)
+        super().__init__(host)
+
+    def bind(self, host: Host) -> None:
+        self.compliance: Compliance = host.mechanism("compliance")
 
     def step(self, day: Day) -> None:
         day.book = self.world.ledger.close_day()

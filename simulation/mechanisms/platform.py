@@ -7,7 +7,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from simulation.mechanisms.base import Day, Mechanism
+from simulation.mechanisms.base import Day, Host, Mechanism
 from simulation.mechanisms.purchases import Purchases
 from simulation.mechanisms.recruitment import Recruitment
 from simulation.scenario.loading import with_overrides
@@ -15,7 +15,6 @@ from simulation.scenario.schema import Scenario
 from simulation.world.arrays import bernoulli_positions
 from simulation.world.money import cents
 from simulation.world.people import CONSUMER, State
-from simulation.world.world import World
 
 
 class Platform(Mechanism, mesa.Agent):
@@ -28,17 +27,13 @@ class Platform(Mechanism, mesa.Agent):
     section = "platform"
     states = (State("trained", np.int64, 0, "training received, cents"),)
 
-    def __init__(
-        self,
-        model: mesa.Model,
-        world: World,
-        policy: Scenario,
-        recruitment: Recruitment,
-        purchases: Purchases,
-    ) -> None:
-        mesa.Agent.__init__(self, model)
-        self.recruitment, self.purchases = recruitment, purchases
-        Mechanism.__init__(self, world, policy)
+    def __init__(self, host: Host) -> None:
+        mesa.Agent.__init__(self, host)
+        Mechanism.__init__(self, host)
+
+    def bind(self, host: Host) -> None:
+        self.recruitment: Recruitment = host.mechanism("recruitment")
+        self.purchases: Purchases = host.mechanism("purchases")
 
     def configure(self, policy: Scenario) -> None:
         super().configure(policy)

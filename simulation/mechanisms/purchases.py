@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Day, Mechanism, Shares
+from simulation.mechanisms.base import Day, Host, Mechanism, Shares
 from simulation.scenario.schema import Scenario
 from simulation.world.arrays import grouped
 from simulation.world.catalogue import Catalogue
 from simulation.world.orders import NO_REFUND, PLATFORM, Orders
 from simulation.world.people import MEMBER, NEVER, People, State
 from simulation.world.streams import Slot, slot
-from simulation.world.world import World
 
 RESPOND = slot("purchase", 0, "whether a receiver buys from today's shares")
 CHOOSE = slot("purchase", 1, "which sharer a buyer buys from")
@@ -45,9 +44,9 @@ class Purchases(Mechanism):
         State("last_product", np.int64, 0, "which product"),
     )
 
-    def __init__(self, world: World, policy: Scenario) -> None:
-        super().__init__(world, policy)
-        self.people.platform_trust[:] = policy.trust.baseline
+    def __init__(self, host: Host) -> None:
+        super().__init__(host)
+        self.people.platform_trust[:] = host.policy.trust.baseline
 
     def configure(self, policy: Scenario) -> None:
         super().configure(policy)

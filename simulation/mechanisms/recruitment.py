@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Day, Mechanism
+from simulation.mechanisms.base import Day, Host, Mechanism
 from simulation.mechanisms.tiers import Tiers
 from simulation.scenario.schema import Scenario
 from simulation.world.arrays import binomial_from_uniform, consecutive, pick_one
 from simulation.world.catalogue import Catalogue
 from simulation.world.people import CONSUMER
 from simulation.world.streams import slot
-from simulation.world.world import World
 
 INVITES = slot("recruitment", 0, "how many contacts an inviter invites")
 FIRST_CONTACT = slot("recruitment", 1, "where an inviter's run of invitations starts")
@@ -28,9 +27,8 @@ class Recruitment(Mechanism):
     name = "recruitment"
     section = "recruitment"
 
-    def __init__(self, world: World, policy: Scenario, tiers: Tiers) -> None:
-        self.tiers = tiers
-        super().__init__(world, policy)
+    def bind(self, host: Host) -> None:
+        self.tiers: Tiers = host.mechanism("tiers")
 
     def configure(self, policy: Scenario) -> None:
         super().configure(policy)

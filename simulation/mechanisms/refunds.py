@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Day, Mechanism
+from simulation.mechanisms.base import Day, Host, Mechanism
 from simulation.mechanisms.commission.refunds import RefundQueue
-from simulation.scenario.schema import Scenario
 from simulation.world.orders import Payouts
 from simulation.world.people import State
 
@@ -19,9 +18,9 @@ class Refunds(Mechanism):
     section = "commission"
     states = (State("refunds", np.int32, 0, "the member's real sales that were refunded"),)
 
-    def __init__(self, world, policy: Scenario) -> None:
+    def __init__(self, host: Host) -> None:
         self.returns = RefundQueue()
-        super().__init__(world, policy)
+        super().__init__(host)
 
     def step(self, day: Day) -> None:
         self.returns.hold(day.settled, day.payouts)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Day, Mechanism
+from simulation.mechanisms.base import Day, Host, Mechanism
 from simulation.mechanisms.commission.scheme import CommissionScheme
 from simulation.scenario.schema import Scenario
 from simulation.world.people import MEMBER, People, State
@@ -24,9 +24,9 @@ class Settlement(Mechanism):
         State("package_received", np.int64, 0, "cost of goods of gift packages received, cents"),
     )
 
-    def __init__(self, world, policy: Scenario) -> None:
+    def __init__(self, host: Host) -> None:
         self.paid_depth = 0
-        super().__init__(world, policy)
+        super().__init__(host)
 
     def configure(self, policy: Scenario) -> None:
         super().configure(policy)

@@ -86,6 +86,13 @@ def comparison_table(summaries: list[dict[str, Any]], names: list[str]) -> pd.Da
     return pd.DataFrame.from_dict(rows, orient="index", columns=names)
 
 
+def metrics_markdown(metrics: tuple[Metric, ...]) -> str:
+    """The metric declarations as a Markdown table: name, label, unit, definition."""
+    lines = ["| name | label | unit | definition |", "| --- | --- | --- | --- |"]
+    lines += [f"| `{m.name}` | {m.label} | {m.unit} | {m.definition} |" for m in metrics]
+    return "\n".join(lines) + "\n"
+
+
 def markdown_table(table: pd.DataFrame) -> str:
     """A DataFrame as a GitHub-flavoured Markdown table, index as the first column."""
     header = ["", *map(str, table.columns)]
