@@ -34,7 +34,8 @@ def world(pairs, n, **sections):
 
 
 def tie(graph, sender, receiver):
-    return int(graph.indptr[sender] + np.flatnonzero(graph.neighbours(sender) == receiver)[0])
+    contacts = graph.indices[graph.indptr[sender] : graph.indptr[sender + 1]]
+    return int(graph.indptr[sender] + np.flatnonzero(contacts == receiver)[0])
 
 
 def shares_to(graph, senders, receiver):

@@ -78,7 +78,8 @@ def sales(sellers: list[int], cents: int = 10000) -> Orders:
 
 
 def paid(settlement) -> dict[int, int]:
-    totals = settlement.payouts.by_recipient(N)
+    payouts = settlement.payouts
+    totals = np.bincount(payouts.recipient, weights=payouts.cents, minlength=N).astype(np.int64)
     return {person: int(cents) for person, cents in enumerate(totals) if cents}
 
 

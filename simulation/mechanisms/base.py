@@ -88,7 +88,6 @@ class Day:
     payouts: Payouts = field(default_factory=Payouts.empty)
     refund: Refund | None = None
     book: DayBook | None = None
-    notes: dict[str, Any] = field(default_factory=dict)
 
     def all_orders(self) -> Orders:
         return Orders.concat(list(self.orders.values()))

@@ -93,9 +93,6 @@ class SocialGraph(ContactGraph):
         ties = self.indptr[senders] + offsets
         return self.indices[ties].astype(np.int64), ties
 
-    def neighbours(self, person: int) -> np.ndarray:
-        return self.indices[self.indptr[person] : self.indptr[person + 1]]
-
 
 class WellMixedGraph(ContactGraph):
     """The complete graph on n people: everyone is everyone's contact."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Self
 
 import numpy as np
 
@@ -16,8 +17,21 @@ def _ints(values=()) -> np.ndarray:
     return np.asarray(values, dtype=np.int64)
 
 
+class Rows:
+    """A table as equal-length arrays, one dataclass field per column."""
+
+    def take(self, rows: np.ndarray) -> Self:
+        """The rows at `rows`."""
+        return type(self)(*(getattr(self, f.name)[rows] for f in fields(self)))
+
+    @classmethod
+    def concat(cls, parts: list[Self]) -> Self:
+        """The parts' rows, one after another."""
+        return cls(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)))
+
+
 @dataclass
-class Orders:
+class Orders(Rows):
     """One row per order. `seller` is the member credited (PLATFORM for direct sales);
     a self-purchase has seller == buyer; a fake (brushed) order has buyer FAKE_BUYER.
     Money in cents. `refund_day` is the day the order will be refunded (NO_REFUND if
@@ -52,17 +66,10 @@ class Orders:
     def self_purchase(self) -> np.ndarray:
         return (self.seller == self.buyer) & (self.seller != PLATFORM)
 
-    def take(self, rows: np.ndarray) -> Orders:
-        """The orders at `rows`."""
-        return Orders(*(getattr(self, f.name)[rows] for f in fields(self)))
-
-    @classmethod
-    def concat(cls, parts: list[Orders]) -> Orders:
-        return cls(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)))
 
 
 @dataclass
-class Payouts:
+class Payouts(Rows):
     """One row per payout line: who is paid, how many cents, of which kind, from how
     many levels below, and for which order (row in the day's orders; -1 for bonuses)."""
 
@@ -80,14 +87,3 @@ class Payouts:
     def total(self) -> int:
         return int(self.cents.sum())
 
-    def by_recipient(self, n: int) -> np.ndarray:
-        """Cents per person, for people 0..n-1."""
-        return np.bincount(self.recipient, weights=self.cents, minlength=n).astype(np.int64)
-
-    def take(self, rows: np.ndarray) -> Payouts:
-        """The lines at `rows`."""
-        return Payouts(*(getattr(self, f.name)[rows] for f in fields(self)))
-
-    @classmethod
-    def concat(cls, parts: list[Payouts]) -> Payouts:
-        return cls(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)))

@@ -15,6 +15,7 @@ import numpy as np
 
 from simulation.mechanisms.commission.chain import next_upline
 from simulation.scenario.schema import CommissionConfig, Scenario, TierConfig
+from simulation.world.money import cents, cents_array
 from simulation.world.orders import (
     DIFFERENTIAL,
     DIRECT,
@@ -64,9 +65,9 @@ class CommissionScheme:
             override_tier=np.array([tier.overrides for tier in tiers], dtype=bool),
             override_rates=np.asarray(config.override_rates, dtype=np.float64),
             differential=config.differential,
-            recruiting_bonus=np.round(np.asarray(config.recruiting_bonus) * 100).astype(np.int64),
-            entry_fee=int(round(config.entry_fee * 100)),
-            package_cost=int(round(config.package_cost * 100)),
+            recruiting_bonus=cents_array(config.recruiting_bonus),
+            entry_fee=cents(config.entry_fee),
+            package_cost=cents(config.package_cost),
             payout_cap=config.payout_cap,
             clawback=config.clawback,
         )
