@@ -61,8 +61,9 @@ METRICS: tuple[Metric, ...] = RUN_METRICS + tuple(m for cls in PLAN for m in cls
 class SocialCommerceModel(mesa.Model):
     """A membership-based social e-commerce platform, simulated one day per step.
 
-    `extra` mechanisms (Mechanism classes) act after churn and before the day is
-    observed; their metrics join the time series and summary.
+    `extra` mechanisms (Mechanism classes) act right after the entry their `after`
+    names (churn by default: after settlement, so the orders and newcomers they add
+    are not settled); their metrics join the time series and summary.
     `profile=True` times each entry of the plan (`model.clock`).
     """
 
@@ -98,8 +99,16 @@ class SocialCommerceModel(mesa.Model):
     def _build_plan(self, extra: Sequence[type[Mechanism]]) -> list[Mechanism]:
         """The mechanisms of PLAN, with `extra` before observation, each built in this
         model and then bound to the mechanisms it calls."""
-        split = PLAN.index(Observation)
-        self.plan = [cls(self) for cls in (*PLAN[:split], *extra, *PLAN[split:])]
+        classes: list[type[Mechanism]] = list(PLAN)
+        for cls in extra:
+            anchors = [i for i, placed in enumerate(classes) if placed.name == cls.after]
+            if not anchors:
+                raise ValueError(f"{cls.__name__}.after = {cls.after!r}: no such entry")
+            at = anchors[0] + 1
+            while at < len(classes) and classes[at] in extra:
+                at += 1
+            classes.insert(at, cls)
+        self.plan = [cls(self) for cls in classes]
         names = [entry.name for entry in self.plan]
         if len(set(names)) != len(names):
             raise ValueError(f"two mechanisms share a name in the plan: {names}")

@@ -79,3 +79,24 @@ def test_the_feedback_rule_holds_the_payout_ratio_near_its_target():
     free.run()
     untouched = free.datacollector.get_model_vars_dataframe()
     assert set(untouched["direct_rate"]) == {0.10}
+
+
+def test_an_intervention_changes_a_competitors_offer_but_not_their_number(tmp_path):
+    rival = '[[competitors]]\nname = "rival"\npoach_prob = 0.0\ndirect_rate = 0.5\n'
+    quiet = write(tmp_path, rival)
+    poaching = tmp_path / "p.toml"
+    poaching.write_text(
+        quiet.read_text() + '[[interventions]]\nday = 10\n[[interventions.set.competitors]]\n'
+        'name = "rival"\npoach_prob = 0.2\ndirect_rate = 0.5\n'
+    )
+    before, after = (SocialCommerceModel(load_scenario(p, SMALL)) for p in (quiet, poaching))
+    before.run()
+    after.run()
+    assert before.summary()["churned_to_competitors"] == 0
+    assert after.summary()["churned_to_competitors"] > 0
+    days = after.datacollector.get_model_vars_dataframe()
+    assert days["churn_to_competitors"].iloc[:9].sum() == 0
+    two = tmp_path / "two.toml"
+    two.write_text(quiet.read_text() + '[[interventions]]\nday = 3\nset = { competitors = [] }\n')
+    with pytest.raises(ScenarioError, match="competitors.*not how many"):
+        load_scenario(two)

@@ -106,3 +106,20 @@ def test_profiling_is_off_unless_asked(small_scenario):
     model = SocialCommerceModel(small_scenario, profile=True)
     model.run(3)
     assert set(model.clock.seconds) == {entry.name for entry in model.plan} | {"reports"}
+
+
+def test_an_extra_mechanism_goes_where_its_after_says(small_scenario):
+    class Early(Mechanism):
+        name = "early gift"
+        after = "sharing"
+
+    class Nowhere(Mechanism):
+        name = "lost gift"
+        after = "breakfast"
+
+    model = SocialCommerceModel(small_scenario, extra=[Early, Gift])
+    names = [entry.name for entry in model.plan]
+    assert names[names.index("sharing") + 1] == "early gift"
+    assert names[names.index("churn") + 1] == "gift"
+    with pytest.raises(ValueError, match="'breakfast': no such entry"):
+        SocialCommerceModel(small_scenario, extra=[Nowhere])

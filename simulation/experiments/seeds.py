@@ -2,8 +2,9 @@
 
 A run's seed comes from the base scenario's hash and the replicate number only, so
 replicate r uses the same seed at every point of a sweep: with the run's streams
-(simulation/world/streams.py) that gives every point the same world and the same
-random numbers per decision — common random numbers. A run's key adds the point's
+(simulation/world/streams.py) that gives every point the same world (unless the
+sweep varies a world key, which draws another world) and the same random numbers
+per decision — common random numbers. A run's key adds the point's
 parameters, so the same run has the same key and seed in any sweep, whatever the
 number of workers or the order in which runs finish.
 """

@@ -115,12 +115,14 @@ class Mechanism:
     they read, None for none), `states` (per-person arrays they own), `metrics`, and
     define `step`; `bind` finds the mechanisms they call once the plan is built,
     `report` gives their metrics' values for the day, `final` their summary-only
-    figures."""
+    figures. `after` places a mechanism added to the model from outside (`extra`)
+    in the plan: right after the entry of that name."""
 
     name: ClassVar[str] = ""
     section: ClassVar[str | None] = None
     states: ClassVar[tuple[State, ...]] = ()
     metrics: ClassVar[tuple[Metric, ...]] = ()
+    after: ClassVar[str] = "churn"
     parts: tuple[Mechanism, ...] = ()
 
     def __init__(self, host: Host) -> None:

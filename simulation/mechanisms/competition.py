@@ -38,11 +38,18 @@ class Competition(Mechanism):
     )
 
     def __init__(self, host: Host) -> None:
-        super().__init__(host)
         self.competitors = [
             Competitor(host, self, config, index)
             for index, config in enumerate(host.policy.competitors)
         ]
+        super().__init__(host)
+
+    def configure(self, policy: Scenario) -> None:
+        """Each competitor takes up its (possibly changed) offer; how many there are is
+        fixed at the start (interventions that change it are refused at load)."""
+        super().configure(policy)
+        for competitor, config in zip(self.competitors, policy.competitors, strict=True):
+            competitor.config = config
 
     def bind(self, host: Host) -> None:
         self.recruitment: Recruitment = host.mechanism("recruitment")
@@ -73,7 +80,7 @@ class Competitor(mesa.Agent):
         multi-home. Adds its pull on repeat buyers to the day's."""
         if day.number < self.config.launch_day:
             return
-        policy = self.competition.policy
+        policy = day.policy
         day.competitor_pull += self.pull(policy)
         competition = self.competition
         people = competition.people

@@ -15,9 +15,10 @@ class MarketActors(Mechanism):
     name = "platform and competitors"
 
     def __init__(self, host: Host) -> None:
-        self.agents = host.agents
         self.platform, self.competition = Platform(host), Competition(host)
         self.parts = (self.platform, self.competition)
+        actors = {self.platform, *self.competition.competitors}
+        self.agents = host.agents.select(lambda agent: agent in actors)
         super().__init__(host)
 
     def bind(self, host: Host) -> None:

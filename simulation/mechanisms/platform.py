@@ -43,6 +43,8 @@ class Platform(Mechanism, mesa.Agent):
         self.advertise(day)
         if self.config.target_payout_ratio > 0 and day.number > 1:
             self.steer_payouts(day)
+            if day.policy is not self.policy:
+                self.configure(day.policy)
         self.train(self.people.members)
 
     def advertise(self, day: Day) -> None:
@@ -55,7 +57,7 @@ class Platform(Mechanism, mesa.Agent):
         joiners = reached[worth_it]
         sponsors = np.full(joiners.size, -1, dtype=np.int64)
         recruitment.enrol(joiners, sponsors, day.number)
-        day.newcomers["organic"], day.sponsors["organic"] = joiners, sponsors
+        day.newcomers["organic"] = joiners
         shoppers = bernoulli_positions(people.n, self.config.organic_buy_prob, rng)
         day.orders["direct"] = self.purchases.buy_direct(shoppers, day.number)
 

@@ -35,7 +35,7 @@ class Settlement(Mechanism):
     def step(self, day: Day) -> None:
         orders, newcomers = day.all_orders(), day.all_newcomers()
         people, ledger = self.people, self.world.ledger
-        settlement = self.scheme.settle(
+        settled = self.scheme.settle(
             orders,
             newcomers,
             people.sponsor,
@@ -43,8 +43,8 @@ class Settlement(Mechanism):
             people.role == MEMBER,
             people.qualified,
         )
-        payouts = settlement.payouts
-        ledger.post_sales(settlement.sales, settlement.cost_of_goods)
+        payouts = settled.payouts
+        ledger.post_sales(settled.sales, settled.cost_of_goods)
         ledger.post_fees(newcomers, self.scheme.entry_fee)
         people.package_received[newcomers] += self.scheme.package_cost
         ledger.post_payouts(payouts.recipient, payouts.cents, payouts.kind)

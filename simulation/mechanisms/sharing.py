@@ -30,9 +30,9 @@ class Sharing(Mechanism):
         self.catalogue = Catalogue.from_scenario(policy)
 
     def step(self, day: Day) -> None:
-        day.shares = self.share(day.number)
+        day.shares = self.share()
 
-    def share(self, day: int) -> Shares:
+    def share(self) -> Shares:
         """The day's shares of every member."""
         people = self.people
         members = people.members

@@ -73,7 +73,11 @@ def check_interventions(scenario: Scenario, source: str) -> None:
                 raise ScenarioError(
                     where, key, f"a {scope} key: the world and the run cannot change mid-run"
                 )
-        with_overrides(scenario, intervention_changes(intervention.set), where)
+        changed = with_overrides(scenario, intervention_changes(intervention.set), where)
+        if len(changed.competitors) != len(scenario.competitors):
+            raise ScenarioError(
+                where, "competitors", "may change competitors' offers, not how many there are"
+            )
 
 
 def with_overrides(

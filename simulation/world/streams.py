@@ -74,7 +74,6 @@ class Streams:
 
     def __init__(self, seed: int, scenario: Scenario) -> None:
         self.seed = seed
-        self.n = scenario.population.size
         self.world = self._stream(0, *world_key(scenario))
         self.start_day(0)
 

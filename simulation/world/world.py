@@ -26,10 +26,8 @@ from simulation.world.trust import TieTrust
 class World:
     """What every mechanism acts on; built by `build_world`."""
 
-    seed: int
     streams: Streams
     graph: ContactGraph
-    catalogue: Catalogue
     people: People
     trust: TieTrust
     ledger: Ledger
@@ -52,10 +50,8 @@ def build_world(scenario: Scenario, seed: int) -> World:
     people.hype[:] = draws.exponential(scenario.sharing.hype_mean, size=n)
     ledger = Ledger(people)
     return World(
-        seed=seed,
         streams=streams,
         graph=graph,
-        catalogue=catalogue,
         people=people,
         trust=TieTrust(graph, scenario.trust),
         ledger=ledger,

@@ -31,7 +31,7 @@ Lines = list[tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
-class Settlement:
+class SettledDay:
     """The payout lines of a day and the platform's side of it, in cents."""
 
     payouts: Payouts
@@ -94,7 +94,7 @@ class CommissionScheme:
         tier: np.ndarray,
         member: np.ndarray,
         qualified: np.ndarray,
-    ) -> Settlement:
+    ) -> SettledDay:
         """Settle a day: `sponsor`, `tier`, `member` (still a member) and `qualified`
         (may earn team pay) are per-person arrays.
 
@@ -131,7 +131,7 @@ class CommissionScheme:
             member,
         )
         payouts = self._capped(lines, int(orders.amount.sum()))
-        return Settlement(
+        return SettledDay(
             payouts=payouts,
             sales=int(orders.amount.sum()),
             fees=self.entry_fee * newcomers.size,
