@@ -9,7 +9,7 @@ from simulation.mechanisms.commission.chain import next_upline
 from simulation.mechanisms.commission.refunds import RefundQueue
 from simulation.mechanisms.commission.scheme import CommissionScheme
 from simulation.scenario import load_scenario
-from simulation.world.ledger import Ledger, LedgerImbalance
+from simulation.world.ledger import Expected, Ledger, LedgerImbalance
 from simulation.world.orders import (
     DIFFERENTIAL,
     DIRECT,
@@ -204,13 +204,14 @@ def test_clawback_takes_back_a_refunded_orders_commissions_and_the_books_balance
     payouts = settlement.payouts
     ledger.post_payouts(payouts.recipient, payouts.cents, payouts.kind)
     returns.hold(orders, payouts)
-    assert ledger.close_day().margin == 20000 - 13000 - 2000 - 2000
+    day_one = Expected(sales=20000, fees=0, payouts=payouts.total, refunds=0)
+    assert ledger.close_day(day_one).margin == 20000 - 13000 - 2000 - 2000
     ledger.open_day(8)
     refund = returns.release(8)
     assert refund.orders == 1 and refund.amount == 10000
     lines = refund.lines
     ledger.post_refunds(refund.amount, lines.recipient, lines.cents, lines.kind)
-    book = ledger.close_day()
+    book = ledger.close_day(Expected(sales=0, fees=0, payouts=-lines.total, refunds=10000))
     assert book.clawback == 2000 and book.refunds == 10000
     assert {p: int(income[p]) for p in (A, B, C, D, E)} == {A: 200, B: 300, C: 500, D: 1000, E: 0}
     assert book.margin == -10000 + 2000
@@ -222,8 +223,9 @@ def test_a_ledger_that_loses_a_cent_stops_the_run():
     ledger.open_day(2)
     ledger.post_payouts(np.array([A]), np.array([100]), np.array([OVERRIDE]))
     ledger.today.override += 1
-    with pytest.raises(LedgerImbalance, match="day 2: books off by"):
-        ledger.close_day()
+    expected = Expected(sales=0, fees=0, payouts=100, refunds=0)
+    with pytest.raises(LedgerImbalance, match="day 2: .*wallets gained 100 but payouts posted 101"):
+        ledger.close_day(expected)
 
 
 def test_next_upline_compresses_and_never_returns_the_person():

@@ -87,6 +87,7 @@ class Day:
     settled: Orders = field(default_factory=Orders)
     payouts: Payouts = field(default_factory=Payouts.empty)
     refund: Refund | None = None
+    clawed: Payouts = field(default_factory=Payouts.empty)
     book: DayBook | None = None
 
     def all_orders(self) -> Orders:

@@ -9,8 +9,9 @@ import numpy as np
 
 from simulation.mechanisms.base import Day, Host, Mechanism, Metric
 from simulation.mechanisms.compliance import Compliance, caught, gini, median_or_zero, share
-from simulation.mechanisms.settlement import net_income
+from simulation.mechanisms.settlement import Settlement, net_income
 from simulation.world.arrays import distinct
+from simulation.world.ledger import Expected
 from simulation.world.people import MEMBER
 
 
@@ -246,9 +247,10 @@ FINAL = (
 
 
 class Observation(Mechanism):
-    """Closes the day's books (the ledger checks they balance) and reports the day's row
-    and the run's growth and money figures, from the day's events and the run totals
-    that compliance keeps."""
+    """Closes the day's books, which the ledger reconciles with the members' wallets and
+    with what the day's events say they should be, and reports the day's row and the
+    run's growth and money figures, from the day's events and the run totals that
+    compliance keeps."""
 
     name = "observation"
     metrics = DAILY + FINAL
@@ -260,9 +262,16 @@ class Observation(Mechanism):
 
     def bind(self, host: Host) -> None:
         self.compliance: Compliance = host.mechanism("compliance")
+        self.settlement: Settlement = host.mechanism("settlement")
 
     def step(self, day: Day) -> None:
-        day.book = self.world.ledger.close_day()
+        expected = Expected(
+            sales=int(day.settled.amount.sum()),
+            fees=self.settlement.scheme.entry_fee * int(day.all_newcomers().size),
+            payouts=day.payouts.total - day.clawed.total,
+            refunds=day.refund.amount if day.refund else 0,
+        )
+        day.book = self.world.ledger.close_day(expected)
 
     def report(self, day: Day) -> dict[str, Any]:
         people, book, orders = self.people, day.book, day.settled

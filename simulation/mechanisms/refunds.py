@@ -28,4 +28,4 @@ class Refunds(Mechanism):
         np.add.at(self.people.refunds, refund.sellers, 1)
         lines = refund.lines if self.config.clawback else Payouts.empty()
         self.world.ledger.post_refunds(refund.amount, lines.recipient, lines.cents, lines.kind)
-        day.refund = refund
+        day.refund, day.clawed = refund, lines

@@ -1,9 +1,10 @@
-"""The ledger: every money flow of a day, in integer cents, checked to balance.
+"""The ledger: every money flow of a day, in integer cents, reconciled at its close.
 
-Cash in (sales less refunds, plus entry fees) equals member payouts (net of
-clawbacks) plus cost of goods plus training spending plus the platform's margin,
-every day; each payout
-and clawback lands in exactly one member's wallet, each fee leaves one member's.
+Each day the ledger's postings are reconciled with the members' wallets (what the
+wallets gained equals the payouts posted, what they paid equals the fees posted)
+and with what the day's events say they should be (`Expected`: the orders settled,
+the fees the newcomers owe, the payout lines net of those clawed back, the orders
+refunded). A difference stops the run, naming each figure that is off.
 """
 
 from __future__ import annotations
@@ -32,8 +33,6 @@ class DayBook:
     differential: int = 0
     recruiting: int = 0
     clawback: int = 0
-    wallets_credited: int = 0
-    fees_debited: int = 0
 
     @property
     def payouts(self) -> int:
@@ -45,13 +44,15 @@ class DayBook:
         spent = self.payouts + self.cost_of_goods + self.training
         return self.sales - self.refunds + self.fees - spent
 
-    def imbalance(self) -> int:
-        """Cents by which the accounts disagree (0 when the books balance)."""
-        cash_in = self.sales - self.refunds + self.fees
-        cash_out = self.payouts + self.cost_of_goods + self.training + self.margin
-        wallets = abs(self.wallets_credited - self.payouts)
-        fees = abs(self.fees_debited - self.fees)
-        return abs(cash_in - cash_out) + wallets + fees
+
+@dataclass(frozen=True)
+class Expected:
+    """What a day's books must show, in cents, from the day's events themselves."""
+
+    sales: int
+    fees: int
+    payouts: int
+    refunds: int
 
 
 class LedgerImbalance(RuntimeError):
@@ -70,9 +71,11 @@ class Ledger:
         self.fees_paid = people.fees_paid
         self.books: list[DayBook] = []
         self.today = DayBook(day=0)
+        self._opening = (0, 0)
 
     def open_day(self, day: int) -> None:
         self.today = DayBook(day=day)
+        self._opening = (int(self.income.sum()), int(self.fees_paid.sum()))
 
     def post_sales(self, sales: int, cost_of_goods: int) -> None:
         self.today.sales += sales
@@ -86,9 +89,7 @@ class Ledger:
         """Each payer pays `fee` cents to the platform."""
         if payers.size == 0 or fee == 0:
             return
-        before = int(self.fees_paid.sum())
         np.add.at(self.fees_paid, payers, fee)
-        self.today.fees_debited += int(self.fees_paid.sum()) - before
         self.today.fees += fee * int(payers.size)
 
     def post_payouts(self, recipients: np.ndarray, cents: np.ndarray, kinds: np.ndarray) -> None:
@@ -103,19 +104,31 @@ class Ledger:
         self.today.clawback += int(cents.sum())
         self._credit(recipients, -cents, kinds)
 
-    def close_day(self) -> DayBook:
-        off = self.today.imbalance()
+    def close_day(self, expected: Expected) -> DayBook:
+        """Reconcile the day and keep its book; LedgerImbalance names what is off."""
+        book = self.today
+        wallets = int(self.income.sum()) - self._opening[0]
+        fees_paid = int(self.fees_paid.sum()) - self._opening[1]
+        checks = (
+            ("members' wallets gained", wallets, "payouts posted", book.payouts),
+            ("members paid in fees", fees_paid, "fees posted", book.fees),
+            ("sales posted", book.sales, "orders settled", expected.sales),
+            ("fees posted", book.fees, "fees the newcomers owe", expected.fees),
+            ("payouts posted", book.payouts, "payout lines net of clawbacks", expected.payouts),
+            ("refunds posted", book.refunds, "orders refunded", expected.refunds),
+        )
+        off = [f"{a} {x} but {b} {y}" for a, x, b, y in checks if x != y]
         if off:
-            raise LedgerImbalance(f"day {self.today.day}: books off by {off} cents")
-        self.books.append(self.today)
-        return self.today
+            raise LedgerImbalance(
+                f"day {book.day}: books do not reconcile (cents): " + "; ".join(off)
+            )
+        self.books.append(book)
+        return book
 
     def _credit(self, recipients: np.ndarray, cents: np.ndarray, kinds: np.ndarray) -> None:
         if recipients.size == 0:
             return
-        before = int(self.income.sum())
         np.add.at(self.income, recipients, cents)
-        self.today.wallets_credited += int(self.income.sum()) - before
         totals = np.bincount(kinds, weights=cents, minlength=len(PAYOUT_KINDS))
         for name, total in zip(PAYOUT_KINDS, totals, strict=True):
             setattr(self.today, name, getattr(self.today, name) + int(total))
