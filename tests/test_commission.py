@@ -18,6 +18,7 @@ from simulation.world.orders import (
     PLATFORM,
     RECRUITING,
     Orders,
+    Payouts,
 )
 from simulation.world.people import People
 from tests.conftest import SCENARIOS
@@ -202,7 +203,7 @@ def test_clawback_takes_back_a_refunded_orders_commissions_and_the_books_balance
     settlement = tree.settle(scheme, orders)
     ledger.post_sales(settlement.sales, settlement.cost_of_goods)
     payouts = settlement.payouts
-    ledger.post_payouts(payouts.recipient, payouts.cents, payouts.kind)
+    ledger.post_payouts(payouts)
     returns.hold(orders, payouts)
     day_one = Expected(sales=20000, fees=0, payouts=payouts.total, refunds=0)
     assert ledger.close_day(day_one).margin == 20000 - 13000 - 2000 - 2000
@@ -210,7 +211,7 @@ def test_clawback_takes_back_a_refunded_orders_commissions_and_the_books_balance
     refund = returns.release(8)
     assert refund.orders == 1 and refund.amount == 10000
     lines = refund.lines
-    ledger.post_refunds(refund.amount, lines.recipient, lines.cents, lines.kind)
+    ledger.post_refunds(refund.amount, refund.brushed_amount, lines)
     book = ledger.close_day(Expected(sales=0, fees=0, payouts=-lines.total, refunds=10000))
     assert book.clawback == 2000 and book.refunds == 10000
     assert {p: int(income[p]) for p in (A, B, C, D, E)} == {A: 200, B: 300, C: 500, D: 1000, E: 0}
@@ -221,7 +222,15 @@ def test_clawback_takes_back_a_refunded_orders_commissions_and_the_books_balance
 def test_a_ledger_that_loses_a_cent_stops_the_run():
     ledger = Ledger(People(N))
     ledger.open_day(2)
-    ledger.post_payouts(np.array([A]), np.array([100]), np.array([OVERRIDE]))
+    line = Payouts(
+        recipient=np.array([A]),
+        cents=np.array([100]),
+        kind=np.array([OVERRIDE], np.int8),
+        level=np.array([1]),
+        order=np.array([-1]),
+        brushed=np.array([False]),
+    )
+    ledger.post_payouts(line)
     ledger.today.override += 1
     expected = Expected(sales=0, fees=0, payouts=100, refunds=0)
     with pytest.raises(LedgerImbalance, match="day 2: .*wallets gained 100 but payouts posted 101"):

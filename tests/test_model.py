@@ -61,7 +61,7 @@ def test_books_balance_to_the_cent_every_day(kind):
     assert sum(b.recruiting for b in books) > 0 and sum(b.fees for b in books) > 0
     assert sum(b.refunds for b in books) > 0 and sum(b.clawback for b in books) > 0
     table = model.datacollector.get_model_vars_dataframe()
-    assert table["gmv"].sum() == pytest.approx(sum(b.sales for b in books) / 100)
+    assert table["gmv"].sum() == pytest.approx(sum(b.net_sales for b in books) / 100)
 
 
 def test_sponsor_trees_have_no_cycles_and_only_earlier_sponsors():
@@ -205,6 +205,61 @@ def test_a_double_posting_or_a_lost_refund_stops_the_run(small_scenario, monkeyp
     model = SocialCommerceModel(config)
     ledger = model.world.ledger
     post_refunds = ledger.post_refunds
-    monkeypatch.setattr(ledger, "post_refunds", lambda amount, *lines: post_refunds(0, *lines))
+    monkeypatch.setattr(
+        ledger, "post_refunds", lambda amount, fake, lines: post_refunds(0, 0, lines)
+    )
     with pytest.raises(LedgerImbalance, match=r"refunds posted 0 but orders refunded [1-9]"):
         model.run()
+
+
+def test_economic_figures_are_net_of_fake_orders_and_refunds():
+    config = scenario(
+        run={"steps": 90, "seed": 8},
+        population={"size": 3000, "initial_members": 60},
+        brushing={"max_orders_per_day": 3},
+        platform={"audit_rate": 0.2},
+        purchase={"bad_experience_prob": 0.2},
+    )
+    model = run(config)
+    summary, books = model.summary(), model.world.ledger.books
+    fake = sum(b.brushed_sales for b in books)
+    assert fake > 0 and sum(b.brushed_refunds for b in books) > 0
+    real = sum(b.sales - b.brushed_sales - (b.refunds - b.brushed_refunds) for b in books)
+    assert summary["gmv"] == pytest.approx(real / 100)
+    assert summary["brushed_gmv"] == pytest.approx(fake / 100)
+    assert summary["gmv"] < sum(b.sales - b.refunds for b in books) / 100
+    paid = sum(b.payouts for b in books) / 100
+    assert summary["commissions_paid"] + summary["brushed_commissions"] == pytest.approx(paid)
+    cash = sum(
+        b.sales - b.refunds + b.fees - b.payouts - b.cost_of_goods - b.training for b in books
+    )
+    assert summary["platform_margin"] + summary["brushed_margin"] == pytest.approx(cash / 100)
+    people = model.world.people
+    assert summary["brushing_cost"] == pytest.approx(people.brush_cost.sum() / 100)
+    assert summary["brushing_cost"] > 0
+    daily = model.datacollector.get_model_vars_dataframe()
+    assert daily["gmv"].sum() == pytest.approx(summary["gmv"])
+    assert daily["brushed_gmv"].sum() == pytest.approx(summary["brushed_gmv"])
+
+
+def test_a_days_book_splits_fake_orders_from_the_real_business():
+    from simulation.world.ledger import DayBook
+
+    book = DayBook(
+        day=1,
+        sales=10_000,
+        refunds=1_500,
+        fees=500,
+        cost_of_goods=6_500,
+        training=100,
+        direct=1_200,
+        brushed_sales=3_000,
+        brushed_cost_of_goods=1_950,
+        brushed_refunds=1_000,
+        brushed_payouts=300,
+    )
+    assert book.net_sales == 7_000 - 500
+    assert book.brushed_margin == 3_000 - 1_000 - 1_950 - 300
+    assert book.margin == 6_500 + 500 - (1_200 - 300) - (6_500 - 1_950) - 100
+    cash = 10_000 - 1_500 + 500 - 1_200 - 6_500 - 100
+    assert book.margin + book.brushed_margin == cash

@@ -12,6 +12,8 @@ KEY_METRICS = (
     "ever_members",
     "final_penetration",
     "gmv",
+    "brushed_gmv",
+    "brushed_order_share",
     "platform_margin",
     "payout_ratio",
     "recruitment_reward_share",

@@ -215,7 +215,7 @@ INDICATORS = (
         "entry fee share of revenue",
         "share",
         "{:.1%}",
-        "entry fees / (fees + net sales)",
+        "entry fees / (fees + real sales net of refunds)",
     ),
     _indicator(
         "paid_depth",
@@ -277,7 +277,12 @@ INDICATORS = (
         "Economics",
     ),
     _indicator(
-        "payout_ratio", "payout ratio", "share", "{:.1%}", "payouts / net sales", "Economics"
+        "payout_ratio",
+        "payout ratio",
+        "share",
+        "{:.1%}",
+        "pay on the real business / real sales net of refunds (fake orders excluded)",
+        "Economics",
     ),
     _indicator("refund_rate", "refund rate", "share", "{:.1%}", "refunded orders / orders"),
     _indicator(
@@ -313,6 +318,10 @@ class RunTotals:
     brushed_caught: int = 0
     banned: int = 0
     switched: int = 0
+    brushed_sales: int = 0
+    brushed_refunds: int = 0
+    brushed_cost_of_goods: int = 0
+    brushed_payouts: int = 0
 
     def add(self, day: Day, book: DayBook) -> None:
         orders = day.settled
@@ -323,6 +332,10 @@ class RunTotals:
         self.recruiting += book.recruiting
         self.cost_of_goods += book.cost_of_goods
         self.training += book.training
+        self.brushed_sales += book.brushed_sales
+        self.brushed_refunds += book.brushed_refunds
+        self.brushed_cost_of_goods += book.brushed_cost_of_goods
+        self.brushed_payouts += book.brushed_payouts
         self.member_bought += int(orders.amount[orders.buyer_is_member].sum())
         self.orders += orders.size
         self.refunded_orders += day.refund.orders if day.refund else 0
@@ -333,9 +346,26 @@ class RunTotals:
         self.switched += len(day.leavers.get("switched", ()))
 
     @property
+    def net_sales(self) -> int:
+        """Real sales less their refunds: fake orders excluded."""
+        return self.sales - self.brushed_sales - (self.refunds - self.brushed_refunds)
+
+    @property
+    def net_payouts(self) -> int:
+        """Payouts net of clawbacks, less those earned on fake orders."""
+        return self.payouts - self.brushed_payouts
+
+    @property
+    def brushed_margin(self) -> int:
+        """What fake orders added to the platform's cash (see DayBook.brushed_margin)."""
+        kept = self.brushed_sales - self.brushed_refunds - self.brushed_cost_of_goods
+        return kept - self.brushed_payouts
+
+    @property
     def margin(self) -> int:
-        spent = self.payouts + self.cost_of_goods + self.training
-        return self.sales - self.refunds + self.fees - spent
+        """The platform's margin on its real business, fake orders excluded."""
+        goods = self.cost_of_goods - self.brushed_cost_of_goods
+        return self.net_sales + self.fees - self.net_payouts - goods - self.training
 
 
 def caught(orders: Orders) -> np.ndarray:
@@ -375,7 +405,7 @@ class Compliance(Mechanism):
         scheme = self.settlement.scheme
         ever = people.ever_members
         members = people.members
-        net_sales = totals.sales - totals.refunds
+        net_sales = totals.net_sales
         since = self.day - CUSTOMER_WINDOW + 1
         return {
             "recruitment_reward_share": share(totals.recruiting, totals.payouts),
@@ -392,7 +422,7 @@ class Compliance(Mechanism):
             "retail_customers_per_member": median_or_zero(retail_customers(people, since)[members]),
             "loss_fraction": loss_fraction(net_income(people, ever)),
             "top1_income_share": top_share(people.income[ever]),
-            "payout_ratio": share(totals.payouts, net_sales),
+            "payout_ratio": share(totals.net_payouts, net_sales),
             "refund_rate": share(totals.refunded_orders, totals.orders),
             "brushed_order_share": share(totals.brushed, totals.orders),
             "brushed_caught_share": share(totals.brushed_caught, totals.brushed),

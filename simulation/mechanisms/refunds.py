@@ -27,5 +27,5 @@ class Refunds(Mechanism):
         refund = self.returns.release(day.number)
         np.add.at(self.people.refunds, refund.sellers, 1)
         lines = refund.lines if self.config.clawback else Payouts.empty()
-        self.world.ledger.post_refunds(refund.amount, lines.recipient, lines.cents, lines.kind)
+        self.world.ledger.post_refunds(refund.amount, refund.brushed_amount, lines)
         day.refund, day.clawed = refund, lines

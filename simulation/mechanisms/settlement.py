@@ -44,10 +44,15 @@ class Settlement(Mechanism):
             people.qualified,
         )
         payouts = settled.payouts
-        ledger.post_sales(settled.sales, settled.cost_of_goods)
+        ledger.post_sales(
+            settled.sales,
+            settled.cost_of_goods,
+            settled.brushed_sales,
+            settled.brushed_cost_of_goods,
+        )
         ledger.post_fees(newcomers, self.scheme.entry_fee)
         people.package_received[newcomers] += self.scheme.package_cost
-        ledger.post_payouts(payouts.recipient, payouts.cents, payouts.kind)
+        ledger.post_payouts(payouts)
         if payouts.level.size:
             self.paid_depth = max(self.paid_depth, int(payouts.level.max()))
         sold = (orders.seller >= 0) & ~orders.self_purchase

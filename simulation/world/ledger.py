@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulation.world.orders import Payouts
 from simulation.world.people import People, State
 
 PAYOUT_KINDS = ("direct", "override", "differential", "recruiting")
@@ -33,16 +34,38 @@ class DayBook:
     differential: int = 0
     recruiting: int = 0
     clawback: int = 0
+    brushed_sales: int = 0
+    brushed_cost_of_goods: int = 0
+    brushed_refunds: int = 0
+    brushed_payouts: int = 0
 
     @property
     def payouts(self) -> int:
         return self.direct + self.override + self.differential + self.recruiting
 
     @property
+    def net_sales(self) -> int:
+        """Real sales less their refunds: fake orders excluded."""
+        return self.sales - self.brushed_sales - (self.refunds - self.brushed_refunds)
+
+    @property
+    def net_payouts(self) -> int:
+        """Payouts net of clawbacks, less those earned on fake orders."""
+        return self.payouts - self.brushed_payouts
+
+    @property
+    def brushed_margin(self) -> int:
+        """What fake orders added to the platform's cash: their price, less refunds of
+        those caught, their cost of goods and the commissions they earned."""
+        kept = self.brushed_sales - self.brushed_refunds - self.brushed_cost_of_goods
+        return kept - self.brushed_payouts
+
+    @property
     def margin(self) -> int:
-        """What the platform keeps: cash in less payouts and cost of goods."""
-        spent = self.payouts + self.cost_of_goods + self.training
-        return self.sales - self.refunds + self.fees - spent
+        """What the platform keeps of its real business: net sales and fees less pay,
+        cost of goods and training, fake orders excluded (`brushed_margin` beside)."""
+        goods = self.cost_of_goods - self.brushed_cost_of_goods
+        return self.net_sales + self.fees - self.net_payouts - goods - self.training
 
 
 @dataclass(frozen=True)
@@ -77,9 +100,14 @@ class Ledger:
         self.today = DayBook(day=day)
         self._opening = (int(self.income.sum()), int(self.fees_paid.sum()))
 
-    def post_sales(self, sales: int, cost_of_goods: int) -> None:
+    def post_sales(
+        self, sales: int, cost_of_goods: int, brushed_sales: int = 0, brushed_cost: int = 0
+    ) -> None:
+        """Sales and their cost of goods, and how much of each was fake orders'."""
         self.today.sales += sales
         self.today.cost_of_goods += cost_of_goods
+        self.today.brushed_sales += brushed_sales
+        self.today.brushed_cost_of_goods += brushed_cost
 
     def post_training(self, cents: int) -> None:
         """The platform's spending on training and supporting members."""
@@ -92,17 +120,17 @@ class Ledger:
         np.add.at(self.fees_paid, payers, fee)
         self.today.fees += fee * int(payers.size)
 
-    def post_payouts(self, recipients: np.ndarray, cents: np.ndarray, kinds: np.ndarray) -> None:
+    def post_payouts(self, lines: Payouts) -> None:
         """Credit payout lines to members' wallets."""
-        self._credit(recipients, cents, kinds)
+        self._credit(lines, 1)
 
-    def post_refunds(
-        self, amount: int, recipients: np.ndarray, cents: np.ndarray, kinds: np.ndarray
-    ) -> None:
-        """Money returned to buyers, and commission lines taken back from members' wallets."""
+    def post_refunds(self, amount: int, brushed_amount: int, lines: Payouts) -> None:
+        """Money returned to buyers (`brushed_amount` of it voiding fake orders), and
+        commission lines taken back from members' wallets."""
         self.today.refunds += amount
-        self.today.clawback += int(cents.sum())
-        self._credit(recipients, -cents, kinds)
+        self.today.brushed_refunds += brushed_amount
+        self.today.clawback += lines.total
+        self._credit(lines, -1)
 
     def close_day(self, expected: Expected) -> DayBook:
         """Reconcile the day and keep its book; LedgerImbalance names what is off."""
@@ -125,10 +153,12 @@ class Ledger:
         self.books.append(book)
         return book
 
-    def _credit(self, recipients: np.ndarray, cents: np.ndarray, kinds: np.ndarray) -> None:
-        if recipients.size == 0:
+    def _credit(self, lines: Payouts, sign: int) -> None:
+        if lines.recipient.size == 0:
             return
-        np.add.at(self.income, recipients, cents)
-        totals = np.bincount(kinds, weights=cents, minlength=len(PAYOUT_KINDS))
+        cents = sign * lines.cents
+        np.add.at(self.income, lines.recipient, cents)
+        self.today.brushed_payouts += int(cents[lines.brushed].sum())
+        totals = np.bincount(lines.kind, weights=cents, minlength=len(PAYOUT_KINDS))
         for name, total in zip(PAYOUT_KINDS, totals, strict=True):
             setattr(self.today, name, getattr(self.today, name) + int(total))

@@ -67,21 +67,23 @@ class Orders(Rows):
         return (self.seller == self.buyer) & (self.seller != PLATFORM)
 
 
-
 @dataclass
 class Payouts(Rows):
     """One row per payout line: who is paid, how many cents, of which kind, from how
-    many levels below, and for which order (row in the day's orders; -1 for bonuses)."""
+    many levels below, for which order (row in the day's orders; -1 for bonuses), and
+    whether that order was fake."""
 
     recipient: np.ndarray
     cents: np.ndarray
     kind: np.ndarray
     level: np.ndarray
     order: np.ndarray
+    brushed: np.ndarray
 
     @classmethod
     def empty(cls) -> Payouts:
-        return cls(*(np.empty(0, t) for t in (np.int64, np.int64, np.int8, np.int64, np.int64)))
+        types = (np.int64, np.int64, np.int8, np.int64, np.int64, bool)
+        return cls(*(np.empty(0, t) for t in types))
 
     @property
     def total(self) -> int:

@@ -18,6 +18,7 @@ class Refund:
     amount: int
     lines: Payouts
     sellers: np.ndarray
+    brushed_amount: int = 0
 
 
 class RefundQueue:
@@ -40,6 +41,7 @@ class RefundQueue:
                     amount=int(orders.amount[rows].sum()),
                     lines=payouts.take(np.flatnonzero(line_day == day)),
                     sellers=orders.seller[rows & (orders.seller >= 0) & ~orders.brushed],
+                    brushed_amount=int(orders.amount[rows & orders.brushed].sum()),
                 )
             )
 
@@ -51,4 +53,5 @@ class RefundQueue:
             amount=sum(p.amount for p in parts),
             lines=Payouts.concat([Payouts.empty(), *(p.lines for p in parts)]),
             sellers=np.concatenate([np.empty(0, np.int64), *(p.sellers for p in parts)]),
+            brushed_amount=sum(p.brushed_amount for p in parts),
         )

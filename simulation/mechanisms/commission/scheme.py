@@ -38,6 +38,8 @@ class SettledDay:
     sales: int
     fees: int
     cost_of_goods: int
+    brushed_sales: int = 0
+    brushed_cost_of_goods: int = 0
 
 
 @dataclass(frozen=True)
@@ -130,15 +132,17 @@ class CommissionScheme:
             sponsor,
             member,
         )
-        payouts = self._capped(lines, int(orders.amount.sum()))
+        payouts = self._capped(lines, int(orders.amount.sum()), orders.brushed)
         return SettledDay(
             payouts=payouts,
             sales=int(orders.amount.sum()),
             fees=self.entry_fee * newcomers.size,
             cost_of_goods=int(orders.cost_of_goods.sum()) + self.package_cost * newcomers.size,
+            brushed_sales=int(orders.amount[orders.brushed].sum()),
+            brushed_cost_of_goods=int(orders.cost_of_goods[orders.brushed].sum()),
         )
 
-    def _capped(self, lines: Lines, gmv: int) -> Payouts:
+    def _capped(self, lines: Lines, gmv: int, brushed: np.ndarray) -> Payouts:
         """Scale all lines pro rata if their total exceeds the cap; round down to cents."""
         raw = np.concatenate([line[1] for line in lines])
         total = raw.sum()
@@ -146,12 +150,17 @@ class CommissionScheme:
             raw = raw * (self.payout_cap * gmv / total)
         cents = np.floor(raw + 1e-6).astype(np.int64)
         paid = cents > 0
+        order = np.concatenate([line[4] for line in lines])[paid]
+        from_order = order >= 0
+        fake = np.zeros(order.size, dtype=bool)
+        fake[from_order] = brushed[order[from_order]]
         return Payouts(
             recipient=np.concatenate([line[0] for line in lines])[paid],
             cents=cents[paid],
             kind=np.concatenate([np.full(line[0].size, line[2], np.int8) for line in lines])[paid],
             level=np.concatenate([line[3] for line in lines])[paid],
-            order=np.concatenate([line[4] for line in lines])[paid],
+            order=order,
+            brushed=fake,
         )
 
     @staticmethod
