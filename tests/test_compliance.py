@@ -137,8 +137,50 @@ def test_money_indicators_from_hand_set_totals():
     assert got["criminal_threshold_trees"] == 0
     assert got["loss_fraction"] == 0.75
     assert got["over_direct_selling_cap_share"] == pytest.approx(2 / 3)
-    assert got["retail_customers_per_member"] == 0.0
+    assert got["retail_customers_per_member"] is None  # nobody earned team pay
     assert got["top1_income_share"] == pytest.approx(5000 / 7500)
+
+
+def test_retail_customers_are_counted_among_team_pay_earners_and_only_with_team_pay():
+    model = fake_model(sales=1)
+    people = model.people
+    people.team_paid_day[[0, 1]] = [5, 2]
+    # member 0 earned team pay on day 5 (in the window from day 1) and has 2 outside
+    # customers; member 1 earned it on day 2 and has none: median 1.
+    assert model.indicators()["retail_customers_per_member"] == 1.0
+    model.day = 35  # window from day 6: nobody earned team pay since
+    assert model.indicators()["retail_customers_per_member"] is None
+    affiliate = hand_model([], 6, commission={"override_rates": []}).mechanism("compliance")
+    affiliate.people.team_paid_day[:] = 1
+    assert affiliate.indicators()["retail_customers_per_member"] is None
+    clean = {rule.indicator: 0.0 for rule in c.RULES}
+    assert c.flags(clean | {"retail_customers_per_member": None}) == []
+    raised = c.flags(clean | {"retail_customers_per_member": 3.0})
+    assert [f["rule"] for f in raised] == ["too few retail customers"]
+    assert "team pay" in raised[0]["applies"]
+
+
+def test_internal_consumption_counts_fake_orders_and_packages_as_members_purchases():
+    got = fake_model(sales=100_000, member_bought=20_000, brushed_sales=10_000, packages=40_000)
+    share = got.indicators()["internal_consumption_share"]
+    assert share == pytest.approx((20_000 + 10_000 + 40_000) / (100_000 + 40_000))
+
+
+def test_team_pay_depth_counts_pay_on_sales_not_recruiting_bonuses():
+    from tests.conftest import scenario
+
+    config = scenario(
+        run={"steps": 90, "seed": 2},
+        population={"size": 3000, "initial_members": 100},
+        recruitment={"effort_cost": 5.0, "income_claim": 2.0},
+        commission={"override_rates": [0.05], "recruiting_bonus": [30.0, 10.0, 10.0]},
+    )
+    model = SocialCommerceModel(config)
+    model.run()
+    assert model.summary()["paid_depth"] == 1
+    lines_paid = [b.recruiting for b in model.world.ledger.books]
+    assert sum(lines_paid) > 0
+    assert audit(config)["paid_depth"] == 1
 
 
 def test_flags_name_rule_source_and_severity():
@@ -162,7 +204,8 @@ def test_flags_name_rule_source_and_severity():
     criminal = next(f for f in raised if f["severity"] == "criminal")
     assert "224-1" in criminal["source"] and criminal["threshold"] == "> 0"
     assert all(
-        set(f) == {"rule", "indicator", "value", "threshold", "source", "severity"} for f in raised
+        set(f) == {"rule", "indicator", "value", "threshold", "source", "severity", "applies"}
+        for f in raised
     )
 
 
@@ -204,13 +247,8 @@ def test_pyramid_preset_behaves_as_the_evidence_says():
     assert "criminal" in severities
 
 
-def test_affiliate_preset_raises_no_headcount_fee_or_team_pay_flag():
+def test_affiliate_preset_raises_no_flag_at_all():
     summary = run_preset("affiliate")
     assert summary["ever_members"] > 1000
-    indicators = {f["indicator"] for f in summary["flags"]}
-    assert not indicators & {
-        "recruitment_reward_share",
-        "entry_fee_share",
-        "paid_depth",
-        "criminal_threshold_trees",
-    }
+    assert summary["retail_customers_per_member"] is None  # no team pay to qualify for
+    assert summary["flags"] == []

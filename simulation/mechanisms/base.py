@@ -86,6 +86,7 @@ class Day:
     lost_buyers: int = 0
     settled: Orders = field(default_factory=Orders)
     payouts: Payouts = field(default_factory=Payouts.empty)
+    packages: int = 0
     refund: Refund | None = None
     clawed: Payouts = field(default_factory=Payouts.empty)
     book: DayBook | None = None

@@ -26,7 +26,9 @@ CRIMINAL_LEVELS = 3
 
 @dataclass(frozen=True)
 class Rule:
-    """A legal or evidential rule: flag when `indicator` `compare` `threshold`."""
+    """A legal or evidential rule: flag when `indicator` `compare` `threshold`, where
+    the rule applies (`applies`: to whom and when, as its source says); an indicator of
+    None is a rule that does not apply to this scheme."""
 
     rule: str
     indicator: str
@@ -34,8 +36,11 @@ class Rule:
     threshold: float
     source: str
     severity: str
+    applies: str = "every scheme"
 
-    def breached(self, value: float) -> bool:
+    def breached(self, value: float | None) -> bool:
+        if value is None:
+            return False
         ops = {">": operator.gt, ">=": operator.ge, "<": operator.lt}
         return bool(ops[self.compare](value, self.threshold))
 
@@ -77,6 +82,7 @@ RULES = (
         "SPC/SPP/MPS opinion (2013): pay on the sales of a "
         "downline of three or more levels",
         "administrative",
+        "pay on sales (overrides, differential); recruiting bonuses are headcount pay",
     ),
     Rule(
         "criminal pyramid organisation",
@@ -103,6 +109,8 @@ RULES = (
         0.5,
         "FTC v. Vemma (2016): a majority of sales must go to non-participants",
         "civil",
+        "every scheme; members' purchases include their own orders, orders from other "
+        "members, the fake orders they pay for and gift packages (at the fee paid)",
     ),
     Rule(
         "too few retail customers",
@@ -111,6 +119,8 @@ RULES = (
         10,
         "Amway (FTC 1979): sales to at least 10 different retail customers a month",
         "civil",
+        "schemes with team pay, among members who earned team pay in the last 30 days "
+        "(the rule qualifies a distributor for team pay)",
     ),
     Rule(
         "most participants lose money",
@@ -149,6 +159,11 @@ def over_direct_selling_cap_share(income: np.ndarray, own_sales: np.ndarray) -> 
 
 def median_or_zero(values: np.ndarray) -> float:
     return float(np.median(values)) if values.size else 0.0
+
+
+def median_or_none(values: np.ndarray) -> float | None:
+    """The median, or None (not applicable) for no values."""
+    return float(np.median(values)) if values.size else None
 
 
 def loss_fraction(net_income: np.ndarray) -> float:
@@ -191,6 +206,7 @@ def flags(indicators: dict[str, Any]) -> list[dict[str, Any]]:
                     "threshold": f"{rule.compare} {rule.threshold:g}",
                     "source": rule.source,
                     "severity": rule.severity,
+                    "applies": rule.applies,
                 }
             )
     return raised
@@ -252,14 +268,16 @@ INDICATORS = (
         "internal consumption share",
         "share",
         "{:.1%}",
-        "sales bought by members (themselves or from other members) / all sales",
+        "members' purchases (own orders, orders from other members, fake orders, gift "
+        "packages at the fee paid) / all sales and packages",
     ),
     _indicator(
         "retail_customers_per_member",
         "retail customers per member (median)",
         "customers",
         "{:,.1f}",
-        "median over members of distinct outside customers in the last 30 days",
+        "median, over members who earned team pay in the last 30 days, of their distinct "
+        "outside customers in those days; n/a without team pay",
     ),
     _indicator(
         "loss_fraction",
@@ -311,6 +329,7 @@ class RunTotals:
     cost_of_goods: int = 0
     training: int = 0
     member_bought: int = 0
+    packages: int = 0
     orders: int = 0
     refunded_orders: int = 0
     exposures: int = 0
@@ -337,6 +356,7 @@ class RunTotals:
         self.brushed_cost_of_goods += book.brushed_cost_of_goods
         self.brushed_payouts += book.brushed_payouts
         self.member_bought += int(orders.amount[orders.buyer_is_member].sum())
+        self.packages += day.packages
         self.orders += orders.size
         self.refunded_orders += day.refund.orders if day.refund else 0
         self.exposures += day.shares.size
@@ -393,18 +413,29 @@ class Compliance(Mechanism):
         self.totals.add(day, day.book)
 
     def report(self, day: Day) -> dict[str, Any]:
+        """The day's indicators; one that does not apply is NaN in the time series."""
         self.day = day.number
-        return self.indicators()
+        return {k: float("nan") if v is None else v for k, v in self.indicators().items()}
 
     def final(self) -> dict[str, Any]:
         return self.indicators()
+
+    def retail_customers_of_team_earners(self, since: int) -> float | None:
+        """Median distinct outside customers since `since` among members who earned team
+        pay since then; None (not applicable) when the scheme has no team pay or nobody
+        earned it."""
+        if self.settlement.scheme.team_levels == 0:
+            return None
+        people = self.people
+        members = people.members
+        earners = members[people.team_paid_day[members] >= since]
+        return median_or_none(retail_customers(people, since)[earners])
 
     def indicators(self) -> dict[str, Any]:
         """Each indicator's value over the run so far."""
         people, totals = self.people, self.totals
         scheme = self.settlement.scheme
         ever = people.ever_members
-        members = people.members
         net_sales = totals.net_sales
         since = self.day - CUSTOMER_WINDOW + 1
         return {
@@ -418,8 +449,11 @@ class Compliance(Mechanism):
             "over_direct_selling_cap_share": over_direct_selling_cap_share(
                 people.income[ever], people.sales[ever]
             ),
-            "internal_consumption_share": share(totals.member_bought, totals.sales),
-            "retail_customers_per_member": median_or_zero(retail_customers(people, since)[members]),
+            "internal_consumption_share": share(
+                totals.member_bought + totals.brushed_sales + totals.packages,
+                totals.sales + totals.packages,
+            ),
+            "retail_customers_per_member": self.retail_customers_of_team_earners(since),
             "loss_fraction": loss_fraction(net_income(people, ever)),
             "top1_income_share": top_share(people.income[ever]),
             "payout_ratio": share(totals.net_payouts, net_sales),

@@ -9,19 +9,22 @@ import numpy as np
 from simulation.mechanisms.base import Day, Host, Mechanism
 from simulation.mechanisms.commission.scheme import CommissionScheme
 from simulation.scenario.schema import Scenario
-from simulation.world.people import MEMBER, People, State
+from simulation.world.orders import DIFFERENTIAL, OVERRIDE
+from simulation.world.people import MEMBER, NEVER, People, State
 
 
 class Settlement(Mechanism):
     """Posts sales, cost of goods, fees and payout lines to the ledger; a fee that buys a
-    gift package gives the newcomer its cost of goods; the deepest level ever paid is
-    kept for the team-pay indicator."""
+    gift package gives the newcomer its cost of goods; the deepest level ever paid on
+    sales (overrides, differential: team pay, 团队计酬) and who earned team pay when
+    are kept for the compliance indicators."""
 
     name = "settlement"
     section = "commission"
     states = (
         State("sales", np.int64, 0, "cumulative personal retail sales (not own purchases), cents"),
         State("package_received", np.int64, 0, "cost of goods of gift packages received, cents"),
+        State("team_paid_day", np.int32, NEVER, "last day the member earned team pay"),
     )
 
     def __init__(self, host: Host) -> None:
@@ -53,11 +56,15 @@ class Settlement(Mechanism):
         ledger.post_fees(newcomers, self.scheme.entry_fee)
         people.package_received[newcomers] += self.scheme.package_cost
         ledger.post_payouts(payouts)
-        if payouts.level.size:
-            self.paid_depth = max(self.paid_depth, int(payouts.level.max()))
+        team = (payouts.kind == OVERRIDE) | (payouts.kind == DIFFERENTIAL)
+        if team.any():
+            self.paid_depth = max(self.paid_depth, int(payouts.level[team].max()))
+            people.team_paid_day[payouts.recipient[team]] = day.number
         sold = (orders.seller >= 0) & ~orders.self_purchase
         np.add.at(people.sales, orders.seller[sold], orders.amount[sold])
         day.settled, day.payouts = orders, payouts
+        if self.scheme.package_cost > 0:
+            day.packages = self.scheme.entry_fee * int(newcomers.size)
 
 
 def net_income(people: People, ids: np.ndarray) -> np.ndarray:

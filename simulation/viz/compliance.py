@@ -43,11 +43,16 @@ def compliance_figure(summary: dict[str, Any], timeseries: pd.DataFrame) -> plt.
         breached = rule.breached(value)
         y = 1 - (row + 0.5) / len(RULES)
         colour = SEVERITY_COLOURS[rule.severity] if breached else "#2ca02c"
+        if value is None:
+            colour = "#bbbbbb"
         board.scatter([0.01], [y], s=120, color=colour, transform=board.transAxes)
         verdict = f"FLAG ({rule.severity})" if breached else "ok"
+        if value is None:
+            verdict = "not applicable"
+        shown = "n/a" if value is None else f"{value:.3g}"
         columns = (
             (0.03, latin(rule.rule), {"fontsize": 9, "weight": "bold"}),
-            (0.24, f"{rule.indicator} = {value:.3g}", {"fontsize": 9}),
+            (0.24, f"{rule.indicator} = {shown}", {"fontsize": 9}),
             (0.47, f"flag if {rule.compare} {rule.threshold:.3g}: {verdict}", {"fontsize": 9}),
             (0.66, latin(rule.source), {"fontsize": 7, "color": "#444444", "wrap": True}),
         )

@@ -23,6 +23,7 @@ def summary_rows(metrics: tuple[Metric, ...] = METRICS) -> tuple:
 
 
 SUMMARY_ROWS = summary_rows()
+NOT_APPLICABLE = "n/a"
 
 AUDIT_ROWS = (
     ("Scheme", None, None),
@@ -41,9 +42,11 @@ AUDIT_ROWS = (
 )
 
 
-def two_columns(title: str, rows: tuple, values: dict[str, Any]) -> list[str]:
+def two_columns(
+    title: str, rows: tuple, values: dict[str, Any], none: str = "unbounded"
+) -> list[str]:
     """Rows of (label, key, format) as an aligned table under `title`; a row with no
-    key starts a section; a value of None reads "unbounded"."""
+    key starts a section; a value of None reads `none`."""
     width = max(len(label) for label, _, _ in rows)
     lines = [title]
     for label, key, fmt in rows:
@@ -51,7 +54,7 @@ def two_columns(title: str, rows: tuple, values: dict[str, Any]) -> list[str]:
             lines += ["", label, "-" * (width + 16)]
         else:
             value = values[key]
-            shown = "unbounded" if value is None else fmt.format(value)
+            shown = none if value is None else fmt.format(value)
             lines.append(f"{label:<{width}}  {shown:>14}")
     return lines
 
@@ -64,12 +67,12 @@ def format_audit(report: dict[str, Any]) -> str:
 def format_summary(summary: dict[str, Any]) -> str:
     """The summary as an aligned two-column table, grouped by theme, then the flags."""
     title = f"{summary['scenario']} · seed {summary['seed']} · hash {summary['scenario_hash']}"
-    lines = two_columns(title, SUMMARY_ROWS, summary)
+    lines = two_columns(title, SUMMARY_ROWS, summary, none=NOT_APPLICABLE)
     lines += ["", f"Flags ({len(summary['flags'])})", "-" * 40]
     for flag in summary["flags"]:
         lines.append(
             f"[{flag['severity']}] {flag['rule']}: {flag['indicator']} = {flag['value']:.3g} "
-            f"({flag['threshold']}) — {flag['source']}"
+            f"({flag['threshold']}; applies to {flag['applies']}) — {flag['source']}"
         )
     return "\n".join(lines)
 
@@ -79,7 +82,9 @@ def comparison_table(summaries: list[dict[str, Any]], names: list[str]) -> pd.Da
     rows = {}
     for label, key, fmt in SUMMARY_ROWS:
         if key is not None:
-            rows[label] = [fmt.format(s[key]) for s in summaries]
+            rows[label] = [
+                NOT_APPLICABLE if s[key] is None else fmt.format(s[key]) for s in summaries
+            ]
     rows["flags"] = [
         ", ".join(sorted({f["rule"] for f in s["flags"]})) or "none" for s in summaries
     ]

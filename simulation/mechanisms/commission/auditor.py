@@ -39,7 +39,7 @@ def audit(scenario: Scenario) -> dict[str, Any]:
         "entry_fee": config.entry_fee,
         "mandatory_package": config.package_cost > 0,
         "package_cost": config.package_cost,
-        "paid_depth": scheme.paid_levels,
+        "paid_depth": scheme.team_levels,
         "differential": scheme.differential,
         "headcount_pay": scheme.pays_on_headcount,
         "recruiting_bonus_total": float(np.sum(config.recruiting_bonus)),

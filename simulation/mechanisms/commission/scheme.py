@@ -84,6 +84,14 @@ class CommissionScheme:
         return max(overrides, bonuses, climbs)
 
     @property
+    def team_levels(self) -> int:
+        """How many levels above a sale the scheme can pay on sales (overrides and
+        differential: 团队计酬); recruiting bonuses are headcount pay, not team pay."""
+        overrides = int(np.flatnonzero(self.override_rates > 0).max(initial=-1) + 1)
+        climbs = int(np.unique(self.direct_rate).size - 1) if self.differential else 0
+        return max(overrides, climbs)
+
+    @property
     def pays_on_headcount(self) -> bool:
         """Whether recruiting itself is rewarded."""
         return bool(np.any(self.recruiting_bonus > 0))
