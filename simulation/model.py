@@ -165,7 +165,8 @@ class SocialCommerceModel(mesa.Model):
                 "joined_day": people.joined_day[ids],
                 "left_day": people.left_day[ids],
                 "income": people.income[ids] / 100,
-                "net_income": net_income(people, ids) / 100,
+                "net_income": net_income(people, ids, "need", self.policy.purchase.gross_margin)
+                / 100,
                 "sales": people.sales[ids] / 100,
                 "recruitment_depth": people.depth[ids],
                 "platform_trust": people.platform_trust[ids],

@@ -359,3 +359,17 @@ def test_a_persons_draw_does_not_depend_on_who_else_draws():
     assert one.draw(BAN, everyone).min() >= 0.0 and one.draw(BAN, everyone).max() < 1
     two.start_day(5)
     assert not np.array_equal(one.draw(QUIT, everyone), two.draw(QUIT, everyone))
+
+
+@pytest.mark.parametrize(("returned", "saved"), [(0.0, 2000), (1.0, 0)])
+def test_the_discount_saves_members_money_on_what_they_keep(returned, saved):
+    purchase = {
+        "self_purchase_prob": 1.0,
+        "price": 100.0,
+        "member_discount": 0.2,
+        "bad_experience_prob": returned,
+        "refund_prob": 1.0,
+    }
+    _, _, people, _, model = world(STAR, 5, purchase=purchase)
+    model.mechanism("purchases").self_purchase(np.array([0, 3]), day=1)
+    assert list(people.discount_savings[[0, 3]]) == [saved, saved]

@@ -252,3 +252,33 @@ def test_affiliate_preset_raises_no_flag_at_all():
     assert summary["ever_members"] > 1000
     assert summary["retail_customers_per_member"] is None  # no team pay to qualify for
     assert summary["flags"] == []
+
+
+def test_member_economics_under_each_valuation():
+    from simulation.mechanisms.settlement import net_income
+
+    people = hand_model([], 3).world.people
+    people.income[:] = [10_000, 0, 0]
+    people.discount_savings[:] = [0, 500, 0]
+    people.fees_paid[:] = [0, 39_800, 39_800]
+    people.package_received[:] = [0, 26_000, 26_000]
+    people.brush_cost[:] = [1_500, 0, 0]
+    people.need[:, 0] = [1.0, 1.0, 0.5]
+    ids = np.arange(3)
+    at_cost = net_income(people, ids, "cost", 0.35)
+    at_retail = net_income(people, ids, "retail", 0.35)
+    by_need = net_income(people, ids, "need", 0.35)
+    assert list(at_cost) == pytest.approx([8_500, 500 - 39_800 + 26_000, -39_800 + 26_000])
+    assert list(at_retail) == pytest.approx([8_500, 500 - 39_800 + 40_000, -39_800 + 40_000])
+    assert list(by_need) == pytest.approx([8_500, 500 - 39_800 + 40_000, -39_800 + 20_000])
+    assert c.loss_fraction(at_cost) == pytest.approx(2 / 3)
+    assert c.loss_fraction(at_retail) == 0.0
+    assert c.loss_fraction(by_need) == pytest.approx(1 / 3)
+
+
+def test_the_summary_carries_losses_under_every_valuation():
+    summary = run_preset("two_level")
+    assert summary["loss_fraction_at_cost"] > summary["loss_fraction"] > 0.5
+    assert summary["loss_fraction_at_retail"] < 0.05
+    flag = next(f for f in summary["flags"] if f["indicator"] == "loss_fraction")
+    assert "need-weighted" in flag["applies"]

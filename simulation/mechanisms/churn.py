@@ -14,10 +14,11 @@ QUIT = slot("churn", 0, "whether an unhappy member quits today")
 
 
 class Churn(Mechanism):
-    """Members quit, with a daily chance, when their running net income stays below the
-    reservation value, when the trust their shares meet has fallen below its floor, or
-    when their own trust in the platform has; and for sure when inactive too long (no
-    sale and no recruit for inactive_days)."""
+    """Members quit, with a daily chance, when what membership brings them a day (pay and
+    discount savings, the gift package at its need-weighted value, less fees and faking
+    costs: `net_income`) stays below the reservation value, when the trust their shares
+    meet has fallen below its floor, or when their own trust in the platform has; and for
+    sure when inactive too long (no sale and no recruit for inactive_days)."""
 
     name = "churn"
     section = "churn"
@@ -36,7 +37,8 @@ class Churn(Mechanism):
         cfg = self.config
         members = people.members
         tenure = day - people.joined_day[members]
-        net_rate = net_income(people, members) / 100.0 / np.maximum(tenure, 1)
+        gained = net_income(people, members, "need", self.policy.purchase.gross_margin)
+        net_rate = gained / 100.0 / np.maximum(tenure, 1)
         poor = (tenure >= cfg.grace_days) & (net_rate < cfg.reservation_income)
         weary = people.circle_trust[members] < cfg.circle_trust_floor
         wary = people.platform_trust[members] < cfg.platform_trust_floor

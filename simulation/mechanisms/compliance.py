@@ -130,6 +130,8 @@ RULES = (
         "FTC v. FHTM (2014): over 98% lost money; AARP Foundation (2018): nearly half of "
         "MLM participants lost money",
         "civil",
+        "every scheme; goods valued at need-weighted retail, as the joining rule weighs "
+        "them (at cost and at retail: loss_fraction_at_cost, loss_fraction_at_retail)",
     ),
 )
 
@@ -281,10 +283,11 @@ INDICATORS = (
     ),
     _indicator(
         "loss_fraction",
-        "members who lost money",
+        "members who lost money (goods at need-weighted value)",
         "share",
         "{:.1%}",
-        "ever-members whose net income (payouts − fees + package cost − brushing cost) is below 0",
+        "ever-members whose net income — pay and discount savings, plus the gift package at "
+        "its need-weighted retail value, less fees and faking costs — is below 0",
     ),
     _indicator(
         "top1_income_share",
@@ -399,7 +402,18 @@ class Compliance(Mechanism):
     into the rules they breach."""
 
     name = "compliance"
-    metrics = INDICATORS
+    metrics = INDICATORS + tuple(
+        Metric(
+            f"loss_fraction_at_{valuation}",
+            f"members who lost money (goods at {valuation})",
+            "share",
+            "{:.1%}",
+            f"as loss_fraction, the gift package valued at {valuation}",
+            "final",
+            "Compliance",
+        )
+        for valuation in ("retail", "cost")
+    )
 
     def __init__(self, host: Host) -> None:
         self.totals = RunTotals()
@@ -418,7 +432,15 @@ class Compliance(Mechanism):
         return {k: float("nan") if v is None else v for k, v in self.indicators().items()}
 
     def final(self) -> dict[str, Any]:
-        return self.indicators()
+        """The indicators at the end, and the loss fraction under the other valuations."""
+        people, margin = self.people, self.policy.purchase.gross_margin
+        ever = people.ever_members
+        return self.indicators() | {
+            f"loss_fraction_at_{valuation}": loss_fraction(
+                net_income(people, ever, valuation, margin)
+            )
+            for valuation in ("retail", "cost")
+        }
 
     def retail_customers_of_team_earners(self, since: int) -> float | None:
         """Median distinct outside customers since `since` among members who earned team
@@ -436,6 +458,7 @@ class Compliance(Mechanism):
         people, totals = self.people, self.totals
         scheme = self.settlement.scheme
         ever = people.ever_members
+        margin = self.policy.purchase.gross_margin
         net_sales = totals.net_sales
         since = self.day - CUSTOMER_WINDOW + 1
         return {
@@ -454,7 +477,7 @@ class Compliance(Mechanism):
                 totals.sales + totals.packages,
             ),
             "retail_customers_per_member": self.retail_customers_of_team_earners(since),
-            "loss_fraction": loss_fraction(net_income(people, ever)),
+            "loss_fraction": loss_fraction(net_income(people, ever, "need", margin)),
             "top1_income_share": top_share(people.income[ever]),
             "payout_ratio": share(totals.net_payouts, net_sales),
             "refund_rate": share(totals.refunded_orders, totals.orders),

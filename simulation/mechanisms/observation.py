@@ -270,7 +270,8 @@ FINAL = (
         "median member net income (RMB)",
         "RMB",
         RMB,
-        "median over ever-members of payouts − fees + package cost − brushing cost",
+        "median over ever-members of net income: pay and discount savings, plus the gift "
+        "package at its need-weighted retail value, less fees and faking costs",
         ECONOMICS,
     ),
     _final(
@@ -393,7 +394,10 @@ class Observation(Mechanism):
             "platform_margin": totals.margin / 100,
             "brushed_margin": totals.brushed_margin / 100,
             "brushing_cost": int(people.brush_cost.sum()) / 100,
-            "median_net_income": median_or_zero(net_income(people, ever)) / 100,
+            "median_net_income": median_or_zero(
+                net_income(people, ever, "need", self.policy.purchase.gross_margin)
+            )
+            / 100,
             "income_gini": gini(np.maximum(people.income[ever], 0)),
             "refund_concentration": gini(people.refunds[people.sales > 0]),
             "banned_members": totals.banned,

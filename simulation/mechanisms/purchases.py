@@ -42,6 +42,7 @@ class Purchases(Mechanism):
         State("last_tie", np.int64, -1, "over which tie"),
         State("last_order_day", np.int32, NEVER, "on which day"),
         State("last_product", np.int64, 0, "which product"),
+        State("discount_savings", np.int64, 0, "member discount on own kept purchases, cents"),
     )
 
     def __init__(self, host: Host) -> None:
@@ -159,15 +160,22 @@ class Purchases(Mechanism):
 
     def self_purchase(self, members: np.ndarray, day: int) -> Orders:
         """Members buy what they need most for themselves, at the member discount, with
-        chance prob × that need."""
+        chance prob × that need; what the discount saves on an order they keep counts in
+        their economics."""
         product = self.favourite(members)
         chance = self.config.self_purchase_prob * self.people.need[members, product]
         mine = self.draw(SELF_PURCHASE, members) < chance
         buyers, product = members[mine], product[mine]
         seller = np.full(buyers.size, PLATFORM)
         bad = self.draw(BAD_AFTER_SELF, buyers) < self.disappointment(seller, product)
-        price = self.catalogue.member_price
-        return self._orders(buyers, buyers, product, price, bad, day, REFUND_AFTER_SELF)
+        goods = self.catalogue
+        orders = self._orders(
+            buyers, buyers, product, goods.member_price, bad, day, REFUND_AFTER_SELF
+        )
+        kept = orders.refund_day == NO_REFUND
+        saved = (goods.price - goods.member_price)[product[kept]]
+        np.add.at(self.people.discount_savings, buyers[kept], saved)
+        return orders
 
     def favourite(self, people_ids: np.ndarray) -> np.ndarray:
         """The product each person needs most."""

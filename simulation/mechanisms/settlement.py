@@ -67,8 +67,21 @@ class Settlement(Mechanism):
             day.packages = self.scheme.entry_fee * int(newcomers.size)
 
 
-def net_income(people: People, ids: np.ndarray) -> np.ndarray:
-    """Payouts received less entry fees paid (net of the cost of goods of any gift
-    package the fee bought) and less what brushing cost, in cents."""
-    income = people.income[ids] - people.fees_paid[ids] + people.package_received[ids]
-    return income - people.brush_cost[ids]
+VALUATIONS = ("need", "retail", "cost")
+
+
+def net_income(people: People, ids: np.ndarray, valuation: str, gross_margin: float) -> np.ndarray:
+    """What membership has brought each of `ids`, in cents: pay received (net of
+    clawbacks) and discount savings on its own kept purchases, plus the goods of any gift
+    package, less the entry fees paid and what faking orders cost it.
+
+    The package is valued at its cost of goods ("cost"), at retail, cost / (1 − gross
+    margin) ("retail"), or at retail weighted by the member's need ("need": the value
+    the joining rule weighs, §7.5)."""
+    goods = people.package_received[ids].astype(np.float64)
+    if valuation != "cost":
+        goods = goods / max(1.0 - gross_margin, 0.01)
+    if valuation == "need":
+        goods = goods * people.need[ids].max(axis=1, initial=0.0)
+    gained = people.income[ids] + people.discount_savings[ids] + goods
+    return gained - people.fees_paid[ids] - people.brush_cost[ids]

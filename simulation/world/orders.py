@@ -88,4 +88,3 @@ class Payouts(Rows):
     @property
     def total(self) -> int:
         return int(self.cents.sum())
-

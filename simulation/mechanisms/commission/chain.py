@@ -17,4 +17,3 @@ def next_upline(ids: np.ndarray, sponsor: np.ndarray, payable: np.ndarray) -> np
         up[skip] = sponsor[up[skip]]
         skip = (up >= 0) & ~payable[np.maximum(up, 0)]
     return up
-
