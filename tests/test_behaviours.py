@@ -191,7 +191,9 @@ def test_a_contact_joins_when_the_benefit_it_sees_beats_fee_and_effort():
     }
     _, _, people, _, model = world([(0, 1), (0, 2)], 3, **sections)
     model.mechanism("recruitment").enrol(np.array([0]), np.array([-1]), 0)
-    people.income[0] = 100_00
+    # 300 RMB over 10 days is read over a 30-day review period: 10 RMB a day, and
+    # 10 days × trust 0.5 × 10 = 50, the fee: worth it to 1 (no effort), not to 2.
+    people.income[0] = 300_00
     people.join_cost[[1, 2]] = [0.0, 1.0]
     newcomers, sponsors = model.mechanism("recruitment").recruit(day=10)
     assert list(newcomers) == [1]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Day, Mechanism
+from simulation.mechanisms.base import Day, Host, Mechanism
+from simulation.mechanisms.recruitment import per_day_seen
+from simulation.mechanisms.tiers import Tiers
 from simulation.scenario.schema import Scenario
 from simulation.world.catalogue import Catalogue
 from simulation.world.money import cents
@@ -18,15 +20,24 @@ AUDIT_CATCH = slot("platform", 0, "whether the audit catches a fake order")
 
 class Brushing(Mechanism):
     """A fake order earns the direct rate and, when the next tier is within reach_days
-    of brushing, its share of the next tier's extra pay for as long as the tier is held
-    (horizon_days, at most a review period); it costs cost_share of the price. The
-    expected penalty is audit_rate × detection_power × (the commission + ban_prob × the
-    income a ban would end). The audit catches each fake with audit_rate ×
-    detection_power; a caught fake is voided the next day (§7.12, audits)."""
+    of brushing and the member's team already meets that tier's team thresholds, its
+    share of the next tier's extra pay on the member's real sales for as long as the
+    tier is held (horizon_days, at most a review period); it costs cost_share of the
+    price. The expected penalty is audit_rate × detection_power × (the commission +
+    ban_prob × the income a ban would end). Rates a member reads off its own record
+    (real sales, income) are spread over at least one review period (`per_day_seen`).
+    The audit catches each fake with audit_rate × detection_power; a caught fake is
+    voided the next day (§7.12, audits)."""
 
     name = "brushing"
     section = "brushing"
-    states = (State("brush_cost", np.int64, 0, "what faking orders cost the member, cents"),)
+    states = (
+        State("brush_cost", np.int64, 0, "what faking orders cost the member, cents"),
+        State("faked_sales", np.int64, 0, "cents of fake orders the member placed"),
+    )
+
+    def bind(self, host: Host) -> None:
+        self.tiers: Tiers = host.mechanism("tiers")
 
     def configure(self, policy: Scenario) -> None:
         super().configure(policy)
@@ -34,10 +45,23 @@ class Brushing(Mechanism):
         self.catalogue = Catalogue.from_scenario(policy)
         self.rates = np.array([t.direct_rate for t in policy.tiers])
         self.min_sales = np.array([cents(t.min_sales) for t in policy.tiers], dtype=np.int64)
-        self.held_days = min(self.config.horizon_days, policy.commission.review_days)
+        self.min_team = np.array([t.min_team for t in policy.tiers], dtype=np.int64)
+        self.min_team_sales = np.array([cents(t.min_team_sales) for t in policy.tiers])
+        self.review_days = policy.commission.review_days
+        self.held_days = min(self.config.horizon_days, self.review_days)
 
     def step(self, day: Day) -> None:
         day.orders["fake"] = self.brush(day.number)
+
+    def team_qualifies(
+        self, members: np.ndarray, period_sales: np.ndarray, tier: np.ndarray
+    ) -> np.ndarray:
+        """Whether each member's team already meets `tier`'s team thresholds (size and the
+        period's team sales): fakes cannot make a team."""
+        if not (self.min_team.any() or self.min_team_sales.any()):
+            return np.ones(members.size, dtype=bool)
+        team, team_sales = self.tiers.teams(members, period_sales)
+        return (team >= self.min_team[tier]) & (team_sales >= self.min_team_sales[tier])
 
     def brush(self, day: int) -> Orders:
         """The day's fake orders, each already marked caught (refund tomorrow) or not."""
@@ -55,18 +79,19 @@ class Brushing(Mechanism):
         rate = rates[tier]
         top = tier >= rates.size - 1
         next_tier = np.minimum(tier + 1, rates.size - 1)
+        joined = people.joined_day[members]
+        real = people.sales[members] - people.faked_sales[members]
+        own_daily = 100 * per_day_seen(real, joined, day, self.review_days)
         period_sales = people.sales[members] - people.sales_at_period_start[members]
         gap = np.where(top, 0, self.min_sales[next_tier] - period_sales)
         needed = np.ceil(np.maximum(gap, 0) / price).astype(np.int64)
-        tenure = np.maximum(day - people.joined_day[members], 1)
-        own_daily = people.sales[members] / tenure
-        reachable = ~top & (needed <= cfg.max_orders_per_day * cfg.reach_days)
+        reachable = ~top & (needed > 0) & (needed <= cfg.max_orders_per_day * cfg.reach_days)
+        reachable &= self.team_qualifies(members, period_sales, next_tier)
         extra = (rates[next_tier] - rate) * own_daily * self.held_days
         tier_gain = np.where(reachable, extra / np.maximum(needed, 1), 0.0)
         gain = rate * price + tier_gain - cfg.cost_share * price
-        at_stake = rate * price + platform.ban_prob * people.income[members] / tenure * (
-            cfg.horizon_days
-        )
+        income_seen = 100 * per_day_seen(people.income[members], joined, day, self.review_days)
+        at_stake = rate * price + platform.ban_prob * income_seen * cfg.horizon_days
         penalty = platform.audit_rate * platform.detection_power * at_stake
         brushers = gain > penalty
         count = np.where(
@@ -75,6 +100,7 @@ class Brushing(Mechanism):
         count = np.where(brushers, count, 0)
         seller = np.repeat(members, count)
         people.brush_cost[members] += count * round(cfg.cost_share * price)
+        people.faked_sales[members] += count * price
         caught = self.world.streams.draw(AUDIT_CATCH, seller) < (
             platform.audit_rate * platform.detection_power
         )

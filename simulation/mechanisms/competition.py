@@ -13,7 +13,7 @@ import mesa
 import numpy as np
 
 from simulation.mechanisms.base import Day, Host, Mechanism
-from simulation.mechanisms.recruitment import Recruitment
+from simulation.mechanisms.recruitment import Recruitment, per_day_seen
 from simulation.scenario.schema import CompetitorConfig, Scenario
 from simulation.world.people import State
 from simulation.world.streams import Slot, slot
@@ -87,9 +87,11 @@ class Competitor(mesa.Agent):
         members = people.members[~people.multi_homing[people.members]]
         draws = competition.world.streams.draw(self.slot, members)
         approached = members[draws < self.config.poach_prob]
-        tenure = np.maximum(day.number - people.joined_day[approached], 1)
-        ours = competition.recruitment.daily_income(approached, day.number)
-        own_sales = people.sales[approached] / 100.0 / tenure
+        recruitment = competition.recruitment
+        ours = recruitment.daily_income(approached, day.number)
+        real = people.sales[approached] - people.faked_sales[approached]
+        joined = people.joined_day[approached]
+        own_sales = per_day_seen(real, joined, day.number, recruitment.review_days)
         advantage = (1.0 + self.config.discount) ** policy.purchase.price_elasticity
         theirs = self.config.direct_rate * own_sales * advantage
         gain = (theirs - ours) * policy.recruitment.horizon_days

@@ -35,6 +35,7 @@ class Recruitment(Mechanism):
         purchase = policy.purchase
         catalogue = Catalogue.from_scenario(policy)
         self.entry_fee = policy.commission.entry_fee
+        self.review_days = policy.commission.review_days
         self.discount_value = (
             purchase.member_discount * catalogue.mean_price * purchase.self_purchase_prob
         )
@@ -89,6 +90,13 @@ class Recruitment(Mechanism):
         return self.entry_fee + self.people.join_cost[people_ids]
 
     def daily_income(self, ids: np.ndarray, day: int) -> np.ndarray:
-        """RMB of payouts per day of membership, as others see it."""
-        tenure = np.maximum(day - self.people.joined_day[ids], 1)
-        return self.people.income[ids] / 100.0 / tenure
+        """RMB of payouts a day, as others can see it (`per_day_seen`)."""
+        people = self.people
+        return per_day_seen(people.income[ids], people.joined_day[ids], day, self.review_days)
+
+
+def per_day_seen(cents: np.ndarray, joined_day: np.ndarray, day: int, period: int) -> np.ndarray:
+    """RMB a day that a member's cumulative `cents` show to someone who looks: spread over
+    its membership, but over at least one review period, so a newcomer's first sale is
+    not read as a daily rate."""
+    return cents / 100.0 / np.maximum(day - joined_day, period)
