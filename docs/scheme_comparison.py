@@ -78,8 +78,9 @@ def main() -> None:
         f"Each preset of `scenarios/schemes/` at 20,000 people for 365 days, seeds 1–"
         f"{args.seeds}: the mean, and in brackets the 95% confidence interval over seeds "
         "(t distribution). Money in RMB, net of fake orders and refunds; losses under each "
-        "valuation of a gift package (docs/model.md §7.10). Flags: how many of the runs "
-        "raised each. Written by `python docs/scheme_comparison.py`.",
+        "valuation of a gift package (docs/model.md §7.10); n/a where an indicator does "
+        "not apply to any run, and the mean of the runs where it applies otherwise. "
+        "Flags: how many of the runs raised each. Written by `python docs/scheme_comparison.py`.",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),

@@ -244,13 +244,13 @@ def test_next_upline_compresses_and_never_returns_the_person():
     assert list(ups) == [D, A, A, -1]
 
 
-def test_paid_levels_and_headcount():
-    assert preset("affiliate").paid_levels == 0
-    assert preset("two_level").paid_levels == 1
-    assert preset("unilevel3").paid_levels == 3
-    assert preset("differential").paid_levels == 2
-    assert preset("geometric").paid_levels == 8
-    assert preset("pyramid").paid_levels == 5 and preset("pyramid").pays_on_headcount
+def test_team_levels_and_headcount():
+    assert preset("affiliate").team_levels == 0
+    assert preset("two_level").team_levels == 1
+    assert preset("unilevel3").team_levels == 3
+    assert preset("differential").team_levels == 2
+    assert preset("geometric").team_levels == 8
+    assert preset("pyramid").team_levels == 2 and preset("pyramid").pays_on_headcount
     assert not preset("two_level").pays_on_headcount
 
 
@@ -258,3 +258,10 @@ def test_platform_direct_sales_pay_nobody():
     settlement = chain().settle(preset("unilevel3"), sale(PLATFORM))
     assert settlement.payouts.total == 0
     assert kept(settlement) == 10000 - 6500
+
+
+def test_pay_on_a_fake_order_is_marked_as_such():
+    orders = Orders([E, E], [OUTSIDER, -2], [10000, 10000], [6500, 6500], brushed=[False, True])
+    payouts = chain().settle(preset("unilevel3"), orders).payouts
+    assert payouts.brushed.any() and not payouts.brushed.all()
+    assert np.array_equal(payouts.brushed, payouts.order == 1)

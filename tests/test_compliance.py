@@ -11,7 +11,7 @@ from simulation.mechanisms import compliance as c
 from simulation.mechanisms.commission.auditor import audit
 from simulation.mechanisms.compliance import RunTotals
 from simulation.mechanisms.purchases import retail_customers
-from simulation.world.people import FORMER, MEMBER, People
+from simulation.world.people import FORMER, MEMBER, NEVER, People
 from tests.conftest import SCENARIOS, hand_model
 
 
@@ -145,8 +145,8 @@ def test_retail_customers_are_counted_among_team_pay_earners_and_only_with_team_
     model = fake_model(sales=1)
     people = model.people
     people.team_paid_day[[0, 1]] = [5, 2]
-    # member 0 earned team pay on day 5 (in the window from day 1) and has 2 outside
-    # customers; member 1 earned it on day 2 and has none: median 1.
+    # On day 10 the window runs from day −19: member 0 earned team pay on day 5 and has
+    # 2 outside customers, member 1 earned it on day 2 and has none: median 1.
     assert model.indicators()["retail_customers_per_member"] == 1.0
     model.day = 35  # window from day 6: nobody earned team pay since
     assert model.indicators()["retail_customers_per_member"] is None
@@ -166,21 +166,13 @@ def test_internal_consumption_counts_fake_orders_and_packages_as_members_purchas
     assert share == pytest.approx((20_000 + 10_000 + 40_000) / (100_000 + 40_000))
 
 
-def test_team_pay_depth_counts_pay_on_sales_not_recruiting_bonuses():
+def test_the_audit_counts_team_pay_levels_not_recruiting_bonus_levels():
     from tests.conftest import scenario
 
     config = scenario(
-        run={"steps": 90, "seed": 2},
-        population={"size": 3000, "initial_members": 100},
-        recruitment={"effort_cost": 5.0, "income_claim": 2.0},
-        commission={"override_rates": [0.05], "recruiting_bonus": [30.0, 10.0, 10.0]},
+        commission={"override_rates": [0.05], "recruiting_bonus": [30.0, 10.0, 10.0]}
     )
-    model = SocialCommerceModel(config)
-    model.run()
-    assert model.summary()["paid_depth"] == 1
-    lines_paid = [b.recruiting for b in model.world.ledger.books]
-    assert sum(lines_paid) > 0
-    assert audit(config)["paid_depth"] == 1
+    assert audit(config)["paid_depth"] == 1 and audit(config)["headcount_pay"]
 
 
 def test_flags_name_rule_source_and_severity():
@@ -282,3 +274,23 @@ def test_the_summary_carries_losses_under_every_valuation():
     assert summary["loss_fraction_at_retail"] < 0.05
     flag = next(f for f in summary["flags"] if f["indicator"] == "loss_fraction")
     assert "need-weighted" in flag["applies"]
+
+
+def test_the_deepest_team_pay_is_the_deepest_pay_on_sales():
+    from simulation.mechanisms.base import Day
+    from simulation.world.orders import RECRUITING, Orders
+
+    commission = {"override_rates": [0.05], "recruiting_bonus": [30.0, 10.0, 10.0]}
+    model = hand_model([], 6, commission=commission | {"payout_cap": 0.0})
+    recruitment = model.mechanism("recruitment")
+    for person, sponsor in enumerate([-1, 0, 1, 2]):
+        recruitment.enrol(np.array([person]), np.array([sponsor]), 0)
+    recruitment.enrol(np.array([4]), np.array([3]), 1)
+    day = Day(1, model.policy)
+    day.orders["share"] = Orders([3], [5], [10000], [6500])
+    day.newcomers["recruited"] = np.array([4])
+    settlement = model.mechanism("settlement")
+    settlement.step(day)
+    assert day.payouts.level[day.payouts.kind == RECRUITING].max() == 3
+    assert settlement.paid_depth == 1
+    assert list(model.world.people.team_paid_day[:4]) == [NEVER, NEVER, 1, NEVER]

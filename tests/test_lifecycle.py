@@ -40,7 +40,8 @@ def test_members_near_a_tier_threshold_brush_the_orders_they_need():
     people, model = brushing_world(platform={"audit_rate": 0.0})
     people.sales[[0, 1, 2]] = [800_00, 0, 990_00]
     orders = model.mechanism("brushing").brush(10)
-    # member 0: 2 orders reach the tier; gain per order 10 + 0.2·80·100/2 − 15 > 0.
+    # member 0: 2 orders reach the tier; real sales read over the 100-day period are RMB 8
+    # a day, so the gain per order is 10 + 0.2·8·100/2 − 15 > 0.
     # member 1: 10 orders away (more than 3·2): volume alone pays 10 − 15 < 0.
     # member 2: one order away.
     assert sorted(orders.seller) == [0, 0, 2]
@@ -371,7 +372,8 @@ def test_brushing_reads_real_sales_only():
     people.sales[[0, 2]] = [900_00 + 10_00, 990_00]
     people.faked_sales[0] = 900_00
     # Member 0's sales are fakes but RMB 10: its real rate is RMB 0.1 a day, the tier
-    # is worth 0.2 × 0.1 × 100 = 2 for its one fake, short of the cost 15 − 10 direct.
+    # is worth 0.2 × 0.1 × 100 = 2 for its one fake, short of the cost 15 − 10 direct;
+    # member 2's own fake of day 10 leaves it RMB 890 of real sales: it still brushes.
     assert list(model.mechanism("brushing").brush(11).seller) == [2]
 
 

@@ -224,6 +224,8 @@ def test_economic_figures_are_net_of_fake_orders_and_refunds():
     summary, books = model.summary(), model.world.ledger.books
     fake = sum(b.brushed_sales for b in books)
     assert fake > 0 and sum(b.brushed_refunds for b in books) > 0
+    assert sum(b.brushed_payouts for b in books) > 0
+    assert 0 < sum(b.brushed_cost_of_goods for b in books) < fake
     real = sum(b.sales - b.brushed_sales - (b.refunds - b.brushed_refunds) for b in books)
     assert summary["gmv"] == pytest.approx(real / 100)
     assert summary["brushed_gmv"] == pytest.approx(fake / 100)

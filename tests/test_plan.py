@@ -123,3 +123,24 @@ def test_an_extra_mechanism_goes_where_its_after_says(small_scenario):
     assert names[names.index("churn") + 1] == "gift"
     with pytest.raises(ValueError, match="'breakfast': no such entry"):
         SocialCommerceModel(small_scenario, extra=[Nowhere])
+
+
+def test_newcomers_an_extra_mechanism_adds_after_settlement_keep_the_books_straight(
+    small_scenario,
+):
+    class WalkIn(Mechanism):
+        """A consumer walks in and joins every day, after the day was settled."""
+
+        name = "walk-in"
+
+        def bind(self, host: Host) -> None:
+            self.recruitment = host.mechanism("recruitment")
+
+        def step(self, day: Day) -> None:
+            walker = np.flatnonzero(self.people.role == 0)[:1]
+            self.recruitment.enrol(walker, np.full(walker.size, -1), day.number)
+            day.newcomers["walk-in"] = walker
+
+    model = SocialCommerceModel(small_scenario, extra=[WalkIn])
+    model.run(10)
+    assert model.datacollector.get_model_vars_dataframe()["new_members"].min() >= 1

@@ -86,7 +86,8 @@ class Day:
     lost_buyers: int = 0
     settled: Orders = field(default_factory=Orders)
     payouts: Payouts = field(default_factory=Payouts.empty)
-    packages: int = 0
+    fee_payers: int = 0
+    packages: int = 0  # cents the newcomers paid for gift packages
     refund: Refund | None = None
     clawed: Payouts = field(default_factory=Payouts.empty)
     book: DayBook | None = None

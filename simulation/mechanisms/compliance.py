@@ -16,7 +16,7 @@ import numpy as np
 from simulation.mechanisms.base import Day, Host, Mechanism, Metric
 from simulation.mechanisms.commission.scheme import DIRECT_SELLING_CAP
 from simulation.mechanisms.purchases import retail_customers
-from simulation.mechanisms.settlement import Settlement, net_income
+from simulation.mechanisms.settlement import VALUATIONS, Settlement, net_income
 from simulation.world.ledger import DayBook
 from simulation.world.orders import Orders
 
@@ -169,7 +169,7 @@ def median_or_none(values: np.ndarray) -> float | None:
 
 
 def loss_fraction(net_income: np.ndarray) -> float:
-    """Share of (ever-)members whose pay fell short of what they paid to join."""
+    """Share of (ever-)members whose net income (`settlement.net_income`) is below 0."""
     return float(np.mean(net_income < 0)) if net_income.size else 0.0
 
 
@@ -412,7 +412,7 @@ class Compliance(Mechanism):
             "final",
             "Compliance",
         )
-        for valuation in ("retail", "cost")
+        for valuation in VALUATIONS[1:]
     )
 
     def __init__(self, host: Host) -> None:
@@ -439,7 +439,7 @@ class Compliance(Mechanism):
             f"loss_fraction_at_{valuation}": loss_fraction(
                 net_income(people, ever, valuation, margin)
             )
-            for valuation in ("retail", "cost")
+            for valuation in VALUATIONS[1:]
         }
 
     def retail_customers_of_team_earners(self, since: int) -> float | None:
@@ -470,7 +470,7 @@ class Compliance(Mechanism):
                 people.tree_size, people.tree_levels, scheme.entry_fee > 0, scheme.pays_on_headcount
             ),
             "over_direct_selling_cap_share": over_direct_selling_cap_share(
-                people.income[ever], people.sales[ever]
+                people.income[ever], people.sales[ever] - people.faked_sales[ever]
             ),
             "internal_consumption_share": share(
                 totals.member_bought + totals.brushed_sales + totals.packages,

@@ -320,11 +320,17 @@ class Observation(Mechanism):
         self.settlement: Settlement = host.mechanism("settlement")
 
     def step(self, day: Day) -> None:
+        settled, paid, clawed = day.settled, day.payouts, day.clawed
         expected = Expected(
-            sales=int(day.settled.amount.sum()),
-            fees=self.settlement.scheme.entry_fee * int(day.all_newcomers().size),
-            payouts=day.payouts.total - day.clawed.total,
+            sales=int(settled.amount.sum()),
+            fees=self.settlement.scheme.entry_fee * day.fee_payers,
+            payouts=paid.total - clawed.total,
             refunds=day.refund.amount if day.refund else 0,
+            brushed_sales=int(settled.amount[settled.brushed].sum()),
+            brushed_payouts=int(
+                paid.cents[paid.brushed].sum() - clawed.cents[clawed.brushed].sum()
+            ),
+            brushed_refunds=day.refund.brushed_amount if day.refund else 0,
         )
         day.book = self.world.ledger.close_day(expected)
 

@@ -62,7 +62,7 @@ class Settlement(Mechanism):
             people.team_paid_day[payouts.recipient[team]] = day.number
         sold = (orders.seller >= 0) & ~orders.self_purchase
         np.add.at(people.sales, orders.seller[sold], orders.amount[sold])
-        day.settled, day.payouts = orders, payouts
+        day.settled, day.payouts, day.fee_payers = orders, payouts, int(newcomers.size)
         if self.scheme.package_cost > 0:
             day.packages = self.scheme.entry_fee * int(newcomers.size)
 
@@ -78,6 +78,8 @@ def net_income(people: People, ids: np.ndarray, valuation: str, gross_margin: fl
     The package is valued at its cost of goods ("cost"), at retail, cost / (1 − gross
     margin) ("retail"), or at retail weighted by the member's need ("need": the value
     the joining rule weighs, §7.5)."""
+    if valuation not in VALUATIONS:
+        raise ValueError(f"valuation {valuation!r}: one of {', '.join(VALUATIONS)}")
     goods = people.package_received[ids].astype(np.float64)
     if valuation != "cost":
         goods = goods / max(1.0 - gross_margin, 0.01)

@@ -76,6 +76,9 @@ class Expected:
     fees: int
     payouts: int
     refunds: int
+    brushed_sales: int = 0
+    brushed_payouts: int = 0
+    brushed_refunds: int = 0
 
 
 class LedgerImbalance(RuntimeError):
@@ -144,6 +147,14 @@ class Ledger:
             ("fees posted", book.fees, "fees the newcomers owe", expected.fees),
             ("payouts posted", book.payouts, "payout lines net of clawbacks", expected.payouts),
             ("refunds posted", book.refunds, "orders refunded", expected.refunds),
+            ("fake sales posted", book.brushed_sales, "fake orders", expected.brushed_sales),
+            (
+                "pay on fakes posted",
+                book.brushed_payouts,
+                "lines of fakes",
+                expected.brushed_payouts,
+            ),
+            ("fakes voided", book.brushed_refunds, "fakes refunded", expected.brushed_refunds),
         )
         off = [f"{a} {x} but {b} {y}" for a, x, b, y in checks if x != y]
         if off:

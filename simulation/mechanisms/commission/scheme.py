@@ -75,15 +75,6 @@ class CommissionScheme:
         )
 
     @property
-    def paid_levels(self) -> int:
-        """How many levels above a sale or a newcomer the scheme can pay (differential:
-        up to the number of tiers above the lowest, the most a chain can climb)."""
-        overrides = int(np.flatnonzero(self.override_rates > 0).max(initial=-1) + 1)
-        bonuses = int(np.flatnonzero(self.recruiting_bonus > 0).max(initial=-1) + 1)
-        climbs = int(np.unique(self.direct_rate).size - 1) if self.differential else 0
-        return max(overrides, bonuses, climbs)
-
-    @property
     def team_levels(self) -> int:
         """How many levels above a sale the scheme can pay on sales (overrides and
         differential: 团队计酬); recruiting bonuses are headcount pay, not team pay."""
