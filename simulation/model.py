@@ -97,8 +97,8 @@ class SocialCommerceModel(mesa.Model):
         )
 
     def _build_plan(self, extra: Sequence[type[Mechanism]]) -> list[Mechanism]:
-        """The mechanisms of PLAN, with `extra` before observation, each built in this
-        model and then bound to the mechanisms it calls."""
+        """The mechanisms of PLAN, each of `extra` right after the entry its `after`
+        names, each built in this model and then bound to the mechanisms it calls."""
         classes: list[type[Mechanism]] = list(PLAN)
         for cls in extra:
             anchors = [i for i, placed in enumerate(classes) if placed.name == cls.after]
