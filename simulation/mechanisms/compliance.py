@@ -17,7 +17,7 @@ from simulation.mechanisms.base import Day, Host, Mechanism, Metric
 from simulation.mechanisms.commission.scheme import DIRECT_SELLING_CAP
 from simulation.mechanisms.purchases import retail_customers
 from simulation.mechanisms.settlement import VALUATIONS, Settlement, net_income
-from simulation.world.ledger import DayBook
+from simulation.world.ledger import DayBook, Figures
 from simulation.world.orders import Orders
 
 CRIMINAL_PARTICIPANTS = 30
@@ -321,7 +321,7 @@ CUSTOMER_WINDOW = 30
 
 
 @dataclass
-class RunTotals:
+class RunTotals(Figures):
     """Cumulative money (cents) and counts since day 1."""
 
     sales: int = 0
@@ -367,28 +367,6 @@ class RunTotals:
         self.brushed_caught += int(caught(orders).sum())
         self.banned += len(day.leavers.get("banned", ()))
         self.switched += len(day.leavers.get("switched", ()))
-
-    @property
-    def net_sales(self) -> int:
-        """Real sales less their refunds: fake orders excluded."""
-        return self.sales - self.brushed_sales - (self.refunds - self.brushed_refunds)
-
-    @property
-    def net_payouts(self) -> int:
-        """Payouts net of clawbacks, less those earned on fake orders."""
-        return self.payouts - self.brushed_payouts
-
-    @property
-    def brushed_margin(self) -> int:
-        """What fake orders added to the platform's cash (see DayBook.brushed_margin)."""
-        kept = self.brushed_sales - self.brushed_refunds - self.brushed_cost_of_goods
-        return kept - self.brushed_payouts
-
-    @property
-    def margin(self) -> int:
-        """The platform's margin on its real business, fake orders excluded."""
-        goods = self.cost_of_goods - self.brushed_cost_of_goods
-        return self.net_sales + self.fees - self.net_payouts - goods - self.training
 
 
 def caught(orders: Orders) -> np.ndarray:

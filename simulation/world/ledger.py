@@ -19,29 +19,21 @@ from simulation.world.people import People, State
 PAYOUT_KINDS = ("direct", "override", "differential", "recruiting")
 
 
-@dataclass
-class DayBook:
-    """One day's totals, in cents. Payout kinds are net of clawbacks."""
+class Figures:
+    """The real business's figures and the fake orders' part, from money totals in
+    cents (sales, refunds, fees, payouts, cost of goods, training and their brushed_*
+    parts): one definition for a day's book and for the run's totals."""
 
-    day: int
-    sales: int = 0
-    refunds: int = 0
-    fees: int = 0
-    cost_of_goods: int = 0
-    training: int = 0
-    direct: int = 0
-    override: int = 0
-    differential: int = 0
-    recruiting: int = 0
-    clawback: int = 0
-    brushed_sales: int = 0
-    brushed_cost_of_goods: int = 0
-    brushed_refunds: int = 0
-    brushed_payouts: int = 0
-
-    @property
-    def payouts(self) -> int:
-        return self.direct + self.override + self.differential + self.recruiting
+    sales: int
+    refunds: int
+    fees: int
+    payouts: int
+    cost_of_goods: int
+    training: int
+    brushed_sales: int
+    brushed_cost_of_goods: int
+    brushed_refunds: int
+    brushed_payouts: int
 
     @property
     def net_sales(self) -> int:
@@ -66,6 +58,31 @@ class DayBook:
         cost of goods and training, fake orders excluded (`brushed_margin` beside)."""
         goods = self.cost_of_goods - self.brushed_cost_of_goods
         return self.net_sales + self.fees - self.net_payouts - goods - self.training
+
+
+@dataclass
+class DayBook(Figures):
+    """One day's totals, in cents. Payout kinds are net of clawbacks."""
+
+    day: int
+    sales: int = 0
+    refunds: int = 0
+    fees: int = 0
+    cost_of_goods: int = 0
+    training: int = 0
+    direct: int = 0
+    override: int = 0
+    differential: int = 0
+    recruiting: int = 0
+    clawback: int = 0
+    brushed_sales: int = 0
+    brushed_cost_of_goods: int = 0
+    brushed_refunds: int = 0
+    brushed_payouts: int = 0
+
+    @property
+    def payouts(self) -> int:
+        return self.direct + self.override + self.differential + self.recruiting
 
 
 @dataclass(frozen=True)
