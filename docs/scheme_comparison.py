@@ -28,12 +28,15 @@ ROWS = (
     "platform_margin",
     "payout_ratio",
     "recruitment_reward_share",
+    "fee_revenue",
     "entry_fee_share",
+    "owed_pay",
     "paid_depth",
     "criminal_threshold_trees",
     "over_direct_selling_cap_share",
     "internal_consumption_share",
     "retail_customers_per_member",
+    "unsold_purchase_share",
     "loss_fraction",
     "loss_fraction_at_retail",
     "loss_fraction_at_cost",
@@ -50,16 +53,21 @@ def summary(job: tuple[str, int]) -> dict:
 
 def cell(values: list, metric: Metric) -> str:
     """Mean and 95% interval over seeds; an interval of a non-negative count or share is
-    cut at 0; "n/a" where the indicator does not apply."""
+    cut at 0; "n/a" where the indicator does not apply, and how many runs it applied to
+    where that is not all."""
     present = np.array([v for v in values if v is not None], dtype=float)
     if not present.size:
         return "n/a"
+    fmt = "{:,.1f}" if metric.fmt == "{:,}" else metric.fmt
     mean, low, high = mean_ci(present)
     if metric.unit != "RMB" and present.min() >= 0:
         low = max(low, 0.0)
-    fmt = "{:,.1f}" if metric.fmt == "{:,}" else metric.fmt
     shown = fmt.format(mean)
-    return shown if low == high else f"{shown} ({fmt.format(low)}–{fmt.format(high)})"
+    if present.size > 1 and low != high:
+        shown += f" ({fmt.format(low)}–{fmt.format(high)})"
+    if present.size < len(values):
+        shown += f"; applies in {present.size} of {len(values)} runs"
+    return shown
 
 
 def main() -> None:

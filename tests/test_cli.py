@@ -178,7 +178,7 @@ def test_compare_writes_csv_and_markdown(tmp_path, capsys):
     assert "affiliate" in printed and "pyramid" in printed and "flags" in printed
     table = pd.read_csv(tmp_path / "cmp" / "comparison.csv", index_col=0)
     assert list(table.columns) == ["affiliate", "pyramid"]
-    assert table.loc["entry fees (RMB)", "affiliate"] == "0.00"
+    assert table.loc["fees (RMB)", "affiliate"] == "0.00"
     markdown = (tmp_path / "cmp" / "comparison.md").read_text()
     assert markdown.startswith("|  | affiliate | pyramid |")
 

@@ -47,11 +47,11 @@ class Tree:
         self.tier = np.zeros(N, dtype=np.int64)
         self.qualified = np.ones(N, dtype=bool)
 
-    def settle(self, scheme: CommissionScheme, orders: Orders, newcomers=()):
+    def settle(self, scheme: CommissionScheme, orders: Orders, newcomers=(), owed=None):
         newcomers = np.asarray(newcomers, dtype=np.int64)
         self.member[newcomers] = True
         return scheme.settle(
-            orders, newcomers, self.sponsor, self.tier, self.member, self.qualified
+            orders, newcomers, self.sponsor, self.tier, self.member, self.qualified, owed
         )
 
 
@@ -152,6 +152,11 @@ def test_differential_pays_the_gap_between_tier_rates_up_the_chain():
     assert levels == {E: 0, D: 1, B: 3}
     tree.qualified[D] = False
     assert paid(tree.settle(scheme, sale(E))) == {E: 500, B: 1000}
+    tree.qualified[D] = True
+    tree.tier[[A, B, C, D, E]] = [2, 0, 0, 0, 0]  # pay reaches past any number of tiers
+    far = tree.settle(scheme, sale(E)).payouts
+    assert dict(zip(far.recipient, far.level, strict=True)) == {E: 0, A: 4}
+    assert scheme.team_levels is None and scheme.team_recipients == 2
     tree = star()
     tree.tier[A] = 2
     assert paid(tree.settle(scheme, sales([B, C]))) == {B: 500, C: 500, A: 2000}
@@ -191,6 +196,28 @@ def test_cap_scales_every_line_pro_rata_to_the_cent():
     expected = {who: sum(int(c * scale) for c in cents) for who, cents in lines.items()}
     assert paid(settlement) == expected
     assert 5000 - 8 <= settlement.payouts.total <= 5000
+
+
+def test_pay_the_cap_withholds_is_owed_and_paid_later_not_lost():
+    scheme = preset("pyramid", payout_cap=0.5)
+    tree = chain()
+    tree.sponsor[F] = E
+    bonus = {E: 12000, D: 6000, C: 3000, B: 2000, A: 1000}
+    quiet = tree.settle(scheme, Orders(), newcomers=[F])  # newcomers, no orders: cap 0
+    assert quiet.payouts.total == 0
+    owed = dict(zip(quiet.owed.recipient.tolist(), quiet.owed.cents.tolist(), strict=True))
+    assert owed == bonus and set(quiet.owed.order) == {-1}
+    capped = tree.settle(scheme, sale(E), owed=quiet.owed)
+    assert 5000 - 8 <= capped.payouts.total <= 5000
+    due = 24000 + 1000 + 500 + 300  # the owed bonuses, E's direct pay, D's and C's overrides
+    assert capped.payouts.total + capped.owed.total == due
+    plenty = tree.settle(scheme, sale(E, 1_000_000), owed=capped.owed)
+    assert plenty.owed.total == 0
+    expected = 100_000 + 50_000 + 30_000  # the big sale's own lines
+    assert plenty.payouts.total == expected + capped.owed.total
+    tree.member[A] = False  # a member who leaves forfeits what it was owed
+    left = tree.settle(scheme, Orders(), owed=quiet.owed)
+    assert A not in left.owed.recipient and left.owed.total == 24000 - 1000
 
 
 def test_clawback_takes_back_a_refunded_orders_commissions_and_the_books_balance():
@@ -248,7 +275,9 @@ def test_team_levels_and_headcount():
     assert preset("affiliate").team_levels == 0
     assert preset("two_level").team_levels == 1
     assert preset("unilevel3").team_levels == 3
-    assert preset("differential").team_levels == 2
+    assert preset("differential").team_levels is None  # unbounded: the tree sets it
+    assert preset("differential").team_recipients == 2 and preset("differential").pays_team
+    assert not preset("affiliate").pays_team and preset("geometric").team_recipients == 8
     assert preset("geometric").team_levels == 8
     assert preset("pyramid").team_levels == 2 and preset("pyramid").pays_on_headcount
     assert not preset("two_level").pays_on_headcount

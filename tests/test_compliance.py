@@ -160,6 +160,44 @@ def test_retail_customers_are_counted_among_team_pay_earners_and_only_with_team_
     assert "team pay" in raised[0]["applies"]
 
 
+def test_the_70_percent_rule_counts_fakes_as_goods_neither_used_nor_sold():
+    from simulation.mechanisms.base import Day
+    from simulation.world.ledger import DayBook
+    from simulation.world.orders import FAKE_BUYER, Orders
+
+    model = fake_model(sales=1)
+    people = model.people
+    people.team_paid_day[[0, 1, 2]] = [25, 1, NEVER]  # 2 never earned team pay
+    orders = Orders(
+        seller=[0, 0, 0, 1, 2],
+        buyer=[0, FAKE_BUYER, 1, FAKE_BUYER, FAKE_BUYER],
+        amount=[10_000, 5_000, 6_000, 4_000, 9_000],
+        cost_of_goods=[0] * 5,
+        buyer_is_member=[True, False, True, False, False],
+        brushed=[False, True, False, True, False],
+    )
+    orders.brushed[4] = True
+    day = Day(number=30, policy=model.policy, settled=orders, book=DayBook(day=30))
+    day.newcomers["recruited"], day.packages = np.array([1]), 3650
+    model.step(day)
+    # 0 bought 10,000 for itself and faked 5,000: a third unsold, fails. 1 bought 6,000
+    # from 0, a 36.50 package and faked 4,000: 29% unsold, passes (without the package it
+    # would fail). 2 fails but earned no team pay.
+    assert model.last_month == 0.5 and model.indicators()["unsold_purchase_share"] == 0.5
+    assert people.bought_this_month.sum() == 0 and people.unsold_this_month.sum() == 0
+    assert c.unsold_purchase_share(np.array([10_000]), np.array([3_001])) == 1.0
+    assert c.unsold_purchase_share(np.array([10_000]), np.array([3_000])) == 0.0
+    assert c.unsold_purchase_share(np.array([]), np.array([])) is None
+    affiliate = hand_model([], 6, commission={"override_rates": []}).mechanism("compliance")
+    affiliate.people.team_paid_day[:] = 30
+    assert affiliate.unsold_purchases_of_team_earners(30) is None
+    clean = {rule.indicator: 0.0 for rule in c.RULES} | {"retail_customers_per_member": 10}
+    assert c.flags(clean | {"unsold_purchase_share": None}) == []
+    assert c.flags(clean | {"unsold_purchase_share": 0.5}) == []
+    raised = c.flags(clean | {"unsold_purchase_share": 0.6})
+    assert [f["rule"] for f in raised] == ["inventory loading (70% rule)"]
+
+
 def test_internal_consumption_counts_fake_orders_and_packages_as_members_purchases():
     got = fake_model(sales=100_000, member_bought=20_000, brushed_sales=10_000, packages=40_000)
     share = got.indicators()["internal_consumption_share"]
@@ -169,9 +207,7 @@ def test_internal_consumption_counts_fake_orders_and_packages_as_members_purchas
 def test_the_audit_counts_team_pay_levels_not_recruiting_bonus_levels():
     from tests.conftest import scenario
 
-    config = scenario(
-        commission={"override_rates": [0.05], "recruiting_bonus": [30.0, 10.0, 10.0]}
-    )
+    config = scenario(commission={"override_rates": [0.05], "recruiting_bonus": [30.0, 10.0, 10.0]})
     assert audit(config)["paid_depth"] == 1 and audit(config)["headcount_pay"]
 
 
@@ -184,6 +220,7 @@ def test_flags_name_rule_source_and_severity():
         "over_direct_selling_cap_share": 0.0,
         "internal_consumption_share": 0.2,
         "retail_customers_per_member": 12,
+        "unsold_purchase_share": 0.1,
         "loss_fraction": 0.1,
     }
     assert c.flags(clean) == []
@@ -232,11 +269,24 @@ def run_preset(name: str) -> dict:
 def test_pyramid_preset_behaves_as_the_evidence_says():
     summary = run_preset("pyramid")
     assert summary["people"] == 20_000
-    assert summary["loss_fraction"] > 0.5
-    assert summary["recruitment_reward_share"] > 0.5
+    assert summary["loss_fraction"] > 0.8  # FHTM: over 98% (docs/scheme_comparison.md)
+    assert summary["loss_fraction_at_retail"] == summary["loss_fraction"]  # no package
+    assert summary["recruitment_reward_share"] > 0.81  # FHTM: over 81% for recruiting
     assert summary["criminal_threshold_trees"] > 0
     severities = {f["severity"] for f in summary["flags"]}
     assert "criminal" in severities
+
+
+def test_the_baseline_raises_no_headcount_fee_team_pay_or_criminal_flag():
+    model = SocialCommerceModel(load_scenario(SCENARIOS / "baseline.toml"))
+    model.run()
+    rules = {f["rule"] for f in model.summary()["flags"]}
+    assert not rules & {
+        "headcount pay (拉人头)",
+        "entry fee (入门费)",
+        "team pay (团队计酬)",
+        "criminal pyramid organisation",
+    }
 
 
 def test_affiliate_preset_raises_no_flag_at_all():

@@ -33,6 +33,8 @@ organic_join_prob = 0.001
 qualification_sales = 20.0
 review_days = 10
 recruiting_bonus = [5.0]
+renewal_fee = 5.0
+renewal_days = 10
 [brushing]
 max_orders_per_day = 2
 [[products]]
@@ -85,6 +87,8 @@ CHANGES = {
     "recruitment.income_claim": 50.0,
     "commission.entry_fee": 50.0,
     "commission.package_cost": 30.0,
+    "commission.renewal_fee": 40.0,
+    "commission.renewal_days": 2,
     "commission.override_rates": [0.2, 0.1],
     "commission.differential": True,
     "commission.recruiting_bonus": [40.0, 20.0],

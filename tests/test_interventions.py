@@ -55,7 +55,7 @@ def test_nested_tables_and_several_interventions_apply_in_order(tmp_path):
         ('set = { "population.size" = 10 }', "population.size", "cannot change mid-run"),
         ('set = { "graph.kind" = "complete" }', "graph.kind", "cannot change mid-run"),
         ('set = { "sharing.hype_mean" = 1.0 }', "sharing.hype_mean", "a world key"),
-        ('set = { purchase = { need_mean = 0.9 } }', "purchase.need_mean", "a world key"),
+        ("set = { purchase = { need_mean = 0.9 } }", "purchase.need_mean", "a world key"),
         ('set = { "run.seed" = 3 }', "run.seed", "a run key"),
     ],
 )
@@ -86,7 +86,7 @@ def test_an_intervention_changes_a_competitors_offer_but_not_their_number(tmp_pa
     quiet = write(tmp_path, rival)
     poaching = tmp_path / "p.toml"
     poaching.write_text(
-        quiet.read_text() + '[[interventions]]\nday = 10\n[[interventions.set.competitors]]\n'
+        quiet.read_text() + "[[interventions]]\nday = 10\n[[interventions.set.competitors]]\n"
         'name = "rival"\npoach_prob = 0.2\ndirect_rate = 0.5\n'
     )
     before, after = (SocialCommerceModel(load_scenario(p, SMALL)) for p in (quiet, poaching))
@@ -97,6 +97,6 @@ def test_an_intervention_changes_a_competitors_offer_but_not_their_number(tmp_pa
     days = after.datacollector.get_model_vars_dataframe()
     assert days["churn_to_competitors"].iloc[:9].sum() == 0
     two = tmp_path / "two.toml"
-    two.write_text(quiet.read_text() + '[[interventions]]\nday = 3\nset = { competitors = [] }\n')
+    two.write_text(quiet.read_text() + "[[interventions]]\nday = 3\nset = { competitors = [] }\n")
     with pytest.raises(ScenarioError, match="competitors.*not how many"):
         load_scenario(two)

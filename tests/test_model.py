@@ -265,3 +265,29 @@ def test_a_days_book_splits_fake_orders_from_the_real_business():
     assert book.margin == 6_500 + 500 - (1_200 - 300) - (6_500 - 1_950) - 100
     cash = 10_000 - 1_500 + 500 - 1_200 - 6_500 - 100
     assert book.margin + book.brushed_margin == cash
+
+
+def test_members_pay_the_renewal_fee_each_period_and_newcomers_weigh_it():
+    config = scenario(
+        run={"steps": 12, "seed": 2},
+        population={"size": 200, "initial_members": 10},
+        recruitment={"invite_prob": 0.0},
+        platform={"organic_join_prob": 0.0},
+        churn={"inactive_days": 0},
+        commission={"renewal_fee": 10.0, "renewal_days": 5},
+    )
+    model = run(config)
+    founders = model.world.people.members
+    assert founders.size == 10  # joined on day 0, renewed on days 5 and 10
+    assert list(model.world.people.fees_paid[founders]) == [2000] * 10
+    assert model.summary()["fee_revenue"] == 200.0
+    assert [b.fees for b in model.world.ledger.books if b.fees] == [10_000, 10_000]
+    recruitment = model.mechanism("recruitment")
+    weighed = recruitment.joining_cost(np.array([0])) - model.world.people.join_cost[0]
+    assert weighed == pytest.approx(10.0 * 180.0 / 5)
+    model = SocialCommerceModel(config)
+    ledger = model.world.ledger
+    post_fees = ledger.post_fees
+    ledger.post_fees = lambda payers, fee: post_fees(payers, 0 if fee == 1000 else fee)
+    with pytest.raises(LedgerImbalance, match="fees posted 0 but fees owed 10000"):
+        model.run()

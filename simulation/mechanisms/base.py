@@ -87,6 +87,7 @@ class Day:
     settled: Orders = field(default_factory=Orders)
     payouts: Payouts = field(default_factory=Payouts.empty)
     fee_payers: int = 0
+    renewals: int = 0
     packages: int = 0  # cents the newcomers paid for gift packages
     refund: Refund | None = None
     clawed: Payouts = field(default_factory=Payouts.empty)

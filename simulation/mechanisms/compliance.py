@@ -19,9 +19,11 @@ from simulation.mechanisms.purchases import retail_customers
 from simulation.mechanisms.settlement import VALUATIONS, Settlement, net_income
 from simulation.world.ledger import DayBook, Figures
 from simulation.world.orders import Orders
+from simulation.world.people import State
 
 CRIMINAL_PARTICIPANTS = 30
 CRIMINAL_LEVELS = 3
+SOLD_OR_USED = 0.7  # Amway's 70% rule
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ RULES = (
         ">",
         0.0,
         "Regulation on Prohibition of Pyramid Selling (禁止传销条例, 2005) Art. 7(2): a fee "
-        "or a mandatory purchase to join",
+        "or a mandatory purchase to join or to stay",
         "administrative",
     ),
     Rule(
@@ -123,6 +125,18 @@ RULES = (
         "(the rule qualifies a distributor for team pay)",
     ),
     Rule(
+        "inventory loading (70% rule)",
+        "unsold_purchase_share",
+        ">",
+        0.5,
+        "Amway (FTC 1979): to earn bonuses a distributor must sell or use at least 70% of "
+        "the goods it bought in the month",
+        "civil",
+        "schemes with team pay, among members who earned team pay in the last complete "
+        "30-day month; goods neither used nor sold are the fake orders a member paid for "
+        "(own orders, orders from other members and gift packages are used)",
+    ),
+    Rule(
         "most participants lose money",
         "loss_fraction",
         ">",
@@ -166,6 +180,14 @@ def median_or_zero(values: np.ndarray) -> float:
 def median_or_none(values: np.ndarray) -> float | None:
     """The median, or None (not applicable) for no values."""
     return float(np.median(values)) if values.size else None
+
+
+def unsold_purchase_share(bought: np.ndarray, unsold: np.ndarray) -> float | None:
+    """Among the given members, the share that neither used nor sold more than 30% of the
+    goods they bought (Amway's 70% rule); None for nobody."""
+    if bought.size == 0:
+        return None
+    return float(np.mean(unsold > (1 - SOLD_OR_USED) * bought))
 
 
 def loss_fraction(net_income: np.ndarray) -> float:
@@ -233,7 +255,7 @@ INDICATORS = (
         "entry fee share of revenue",
         "share",
         "{:.1%}",
-        "entry fees / (fees + real sales net of refunds)",
+        "entry and renewal fees / (fees + real sales net of refunds)",
     ),
     _indicator(
         "paid_depth",
@@ -280,6 +302,15 @@ INDICATORS = (
         "{:,.1f}",
         "median, over members who earned team pay in the last 30 days, of their distinct "
         "outside customers in those days; n/a without team pay",
+    ),
+    _indicator(
+        "unsold_purchase_share",
+        "team-pay earners failing the 70% rule",
+        "share",
+        "{:.1%}",
+        "among members who earned team pay in the last complete 30-day month, the share "
+        "whose fake orders were over 30% of the goods they bought that month (own orders, "
+        "orders from other members, gift packages at the fee, fakes); n/a without team pay",
     ),
     _indicator(
         "loss_fraction",
@@ -380,6 +411,10 @@ class Compliance(Mechanism):
     into the rules they breach."""
 
     name = "compliance"
+    states = (
+        State("bought_this_month", np.int64, 0, "goods bought this 30-day month, cents"),
+        State("unsold_this_month", np.int64, 0, "of which fake orders paid for, cents"),
+    )
     metrics = INDICATORS + tuple(
         Metric(
             f"loss_fraction_at_{valuation}",
@@ -396,6 +431,7 @@ class Compliance(Mechanism):
     def __init__(self, host: Host) -> None:
         self.totals = RunTotals()
         self.day = 0
+        self.last_month: float | None = None
         super().__init__(host)
 
     def bind(self, host: Host) -> None:
@@ -403,6 +439,35 @@ class Compliance(Mechanism):
 
     def step(self, day: Day) -> None:
         self.totals.add(day, day.book)
+        self.count_purchases(day)
+        if day.number % CUSTOMER_WINDOW == 0:
+            self.last_month = self.unsold_purchases_of_team_earners(day.number)
+            self.people.bought_this_month[:] = 0
+            self.people.unsold_this_month[:] = 0
+
+    def count_purchases(self, day: Day) -> None:
+        """Add the day's goods bought by members — orders they placed, gift packages at
+        the fee, fake orders they paid for — and, apart, the fakes."""
+        people, orders = self.people, day.settled
+        used = orders.buyer_is_member & ~orders.brushed
+        np.add.at(people.bought_this_month, orders.buyer[used], orders.amount[used])
+        fake = orders.brushed
+        np.add.at(people.bought_this_month, orders.seller[fake], orders.amount[fake])
+        np.add.at(people.unsold_this_month, orders.seller[fake], orders.amount[fake])
+        if day.packages:
+            people.bought_this_month[day.all_newcomers()] += self.settlement.scheme.entry_fee
+
+    def unsold_purchases_of_team_earners(self, today: int) -> float | None:
+        """The 70% rule over the month ending today, among members who earned team pay
+        in it; None (not applicable) without team pay or earners."""
+        if not self.settlement.scheme.pays_team:
+            return None
+        people = self.people
+        members = people.members
+        earners = members[people.team_paid_day[members] > today - CUSTOMER_WINDOW]
+        return unsold_purchase_share(
+            people.bought_this_month[earners], people.unsold_this_month[earners]
+        )
 
     def report(self, day: Day) -> dict[str, Any]:
         """The day's indicators; one that does not apply is NaN in the time series."""
@@ -424,7 +489,7 @@ class Compliance(Mechanism):
         """Median distinct outside customers since `since` among members who earned team
         pay since then; None (not applicable) when the scheme has no team pay or nobody
         earned it."""
-        if self.settlement.scheme.team_levels == 0:
+        if not self.settlement.scheme.pays_team:
             return None
         people = self.people
         members = people.members
@@ -445,7 +510,7 @@ class Compliance(Mechanism):
             "paid_depth": self.settlement.paid_depth,
             "max_tree_depth": int(people.depth[ever].max(initial=0)),
             "criminal_threshold_trees": criminal_threshold_trees(
-                people.tree_size, people.tree_levels, scheme.entry_fee > 0, scheme.pays_on_headcount
+                people.tree_size, people.tree_levels, scheme.paid_entry, scheme.pays_on_headcount
             ),
             "over_direct_selling_cap_share": over_direct_selling_cap_share(
                 people.income[ever], people.sales[ever] - people.faked_sales[ever]
@@ -455,6 +520,7 @@ class Compliance(Mechanism):
                 totals.sales + totals.packages,
             ),
             "retail_customers_per_member": self.retail_customers_of_team_earners(since),
+            "unsold_purchase_share": self.last_month,
             "loss_fraction": loss_fraction(net_income(people, ever, "need", margin)),
             "top1_income_share": top_share(people.income[ever]),
             "payout_ratio": share(totals.net_payouts, net_sales),

@@ -94,7 +94,14 @@ DAILY = (
         "clawbacks, except pay on fake orders",
         ECONOMICS,
     ),
-    _daily("fee_revenue", "entry fees", "RMB per day", RMB, "RMB of entry fees today", ECONOMICS),
+    _daily(
+        "fee_revenue",
+        "fees",
+        "RMB per day",
+        RMB,
+        "RMB of entry and renewal fees today",
+        ECONOMICS,
+    ),
     _daily(
         "platform_margin",
         "platform margin",
@@ -235,7 +242,7 @@ FINAL = (
         "RMB paid to members on fake orders, net of clawbacks",
         ECONOMICS,
     ),
-    _final("fee_revenue", "entry fees (RMB)", "RMB", RMB, "RMB of entry fees", ECONOMICS),
+    _final("fee_revenue", "fees (RMB)", "RMB", RMB, "RMB of entry and renewal fees", ECONOMICS),
     _final(
         "training_spend", "training spend (RMB)", "RMB", RMB, "RMB spent on training", ECONOMICS
     ),
@@ -321,9 +328,10 @@ class Observation(Mechanism):
 
     def step(self, day: Day) -> None:
         settled, paid, clawed = day.settled, day.payouts, day.clawed
+        scheme = self.settlement.scheme
         expected = Expected(
             sales=int(settled.amount.sum()),
-            fees=self.settlement.scheme.entry_fee * day.fee_payers,
+            fees=scheme.entry_fee * day.fee_payers + scheme.renewal_fee * day.renewals,
             payouts=paid.total - clawed.total,
             refunds=day.refund.amount if day.refund else 0,
             brushed_sales=int(settled.amount[settled.brushed].sum()),

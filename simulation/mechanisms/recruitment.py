@@ -34,7 +34,9 @@ class Recruitment(Mechanism):
         super().configure(policy)
         purchase = policy.purchase
         catalogue = Catalogue.from_scenario(policy)
-        self.entry_fee = policy.commission.entry_fee
+        commission = policy.commission
+        self.entry_fee = commission.entry_fee
+        self.renewals = commission.renewal_fee * self.config.horizon_days / commission.renewal_days
         self.review_days = policy.commission.review_days
         self.discount_value = (
             purchase.member_discount * catalogue.mean_price * purchase.self_purchase_prob
@@ -86,8 +88,9 @@ class Recruitment(Mechanism):
         return horizon * (self.discount_value * need + seen_income) + self.package_value * need
 
     def joining_cost(self, people_ids: np.ndarray) -> np.ndarray:
-        """RMB a person weighs against joining: the entry fee plus its personal effort cost."""
-        return self.entry_fee + self.people.join_cost[people_ids]
+        """RMB a person weighs against joining: the entry fee, the renewal fees over the
+        horizon, and its personal effort cost."""
+        return self.entry_fee + self.renewals + self.people.join_cost[people_ids]
 
     def daily_income(self, ids: np.ndarray, day: int) -> np.ndarray:
         """RMB of payouts a day, as others can see it (`per_day_seen`)."""

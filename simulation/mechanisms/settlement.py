@@ -1,15 +1,16 @@
 """Settlement: the day's orders and newcomers are settled together under the
 commission scheme, so the payout cap covers all of the day's pay; newcomers pay the
-entry fee; sellers are credited with their retail sales (§7.6)."""
+entry fee, members the renewal fee when due; sellers are credited with their retail
+sales (§7.6)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from simulation.mechanisms.base import Day, Host, Mechanism
+from simulation.mechanisms.base import Day, Host, Mechanism, Metric
 from simulation.mechanisms.commission.scheme import CommissionScheme
 from simulation.scenario.schema import Scenario
-from simulation.world.orders import DIFFERENTIAL, OVERRIDE
+from simulation.world.orders import DIFFERENTIAL, OVERRIDE, Payouts
 from simulation.world.people import MEMBER, NEVER, People, State
 
 
@@ -21,6 +22,18 @@ class Settlement(Mechanism):
 
     name = "settlement"
     section = "commission"
+    metrics = (
+        Metric(
+            "owed_pay",
+            "pay withheld by the cap, owed (RMB)",
+            "RMB",
+            "{:,.2f}",
+            "RMB of pay the payout cap withheld that members still hold at the end (paid on "
+            "later days as the cap allows, forfeited on leaving)",
+            "final",
+            "Economics",
+        ),
+    )
     states = (
         State("sales", np.int64, 0, "cumulative personal retail sales (not own purchases), cents"),
         State("package_received", np.int64, 0, "cost of goods of gift packages received, cents"),
@@ -29,6 +42,7 @@ class Settlement(Mechanism):
 
     def __init__(self, host: Host) -> None:
         self.paid_depth = 0
+        self.owed = Payouts.empty()
         super().__init__(host)
 
     def configure(self, policy: Scenario) -> None:
@@ -45,8 +59,9 @@ class Settlement(Mechanism):
             people.tier,
             people.role == MEMBER,
             people.qualified,
+            self.owed,
         )
-        payouts = settled.payouts
+        payouts, self.owed = settled.payouts, settled.owed
         ledger.post_sales(
             settled.sales,
             settled.cost_of_goods,
@@ -54,6 +69,8 @@ class Settlement(Mechanism):
             settled.brushed_cost_of_goods,
         )
         ledger.post_fees(newcomers, self.scheme.entry_fee)
+        renewing = self.renewing(day.number)
+        ledger.post_fees(renewing, self.scheme.renewal_fee)
         people.package_received[newcomers] += self.scheme.package_cost
         ledger.post_payouts(payouts)
         team = (payouts.kind == OVERRIDE) | (payouts.kind == DIFFERENTIAL)
@@ -63,8 +80,21 @@ class Settlement(Mechanism):
         sold = (orders.seller >= 0) & ~orders.self_purchase
         np.add.at(people.sales, orders.seller[sold], orders.amount[sold])
         day.settled, day.payouts, day.fee_payers = orders, payouts, int(newcomers.size)
+        day.renewals = int(renewing.size)
         if self.scheme.package_cost > 0:
             day.packages = self.scheme.entry_fee * int(newcomers.size)
+
+    def renewing(self, today: int) -> np.ndarray:
+        """Members whose membership reaches a whole number of renewal periods today."""
+        if self.scheme.renewal_fee == 0:
+            return np.empty(0, np.int64)
+        members = self.people.members
+        tenure = today - self.people.joined_day[members]
+        return members[(tenure > 0) & (tenure % self.scheme.renewal_days == 0)]
+
+    def final(self) -> dict[str, float]:
+        owed = self.owed.take(np.flatnonzero(self.people.role[self.owed.recipient] == MEMBER))
+        return {"owed_pay": owed.total / 100}
 
 
 VALUATIONS = ("need", "retail", "cost")
@@ -73,7 +103,7 @@ VALUATIONS = ("need", "retail", "cost")
 def net_income(people: People, ids: np.ndarray, valuation: str, gross_margin: float) -> np.ndarray:
     """What membership has brought each of `ids`, in cents: pay received (net of
     clawbacks) and discount savings on its own kept purchases, plus the goods of any gift
-    package, less the entry fees paid and what faking orders cost it.
+    package, less the entry and renewal fees paid and what faking orders cost it.
 
     The package is valued at its cost of goods ("cost"), at retail, cost / (1 − gross
     margin) ("retail"), or at retail weighted by the member's need ("need": the value

@@ -189,6 +189,10 @@ class CommissionConfig(Section):
     package_cost: Money = Field(
         0.0, description="RMB cost of goods of a gift package the entry fee buys; 0 = pure fee"
     )
+    renewal_fee: Money = Field(
+        0.0, description="RMB a member pays every renewal_days of membership to stay; 0 = none"
+    )
+    renewal_days: int = Field(30, ge=1, description="days between renewal fees")
     override_rates: list[Rate] = Field(
         default_factory=lambda: [0.03], description="share of a sale paid d levels up"
     )

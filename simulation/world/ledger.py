@@ -3,8 +3,8 @@
 Each day the ledger's postings are reconciled with the members' wallets (what the
 wallets gained equals the payouts posted, what they paid equals the fees posted)
 and with what the day's events say they should be (`Expected`: the orders settled,
-the fees the newcomers owe, the payout lines net of those clawed back, the orders
-refunded). A difference stops the run, naming each figure that is off.
+the entry fees newcomers owe and renewal fees due, the payout lines net of those
+clawed back, the orders refunded). A difference stops the run, naming each figure that is off.
 """
 
 from __future__ import annotations
@@ -105,11 +105,12 @@ class LedgerImbalance(RuntimeError):
 class Ledger:
     """Posts settlements and refunds into members' wallets; keeps one DayBook per day.
     It owns the wallets: `income` (payouts received, net of clawbacks) and `fees_paid`
-    (entry fees paid), in cents per person."""
+    (entry and renewal fees paid), in cents per person."""
 
     def __init__(self, people: People) -> None:
         people.declare(State("income", np.int64, 0, "payouts received, cents"), "ledger")
-        people.declare(State("fees_paid", np.int64, 0, "entry fees paid, cents"), "ledger")
+        fees = State("fees_paid", np.int64, 0, "entry and renewal fees paid, cents")
+        people.declare(fees, "ledger")
         self.income = people.income
         self.fees_paid = people.fees_paid
         self.books: list[DayBook] = []
@@ -161,7 +162,7 @@ class Ledger:
             ("members' wallets gained", wallets, "payouts posted", book.payouts),
             ("members paid in fees", fees_paid, "fees posted", book.fees),
             ("sales posted", book.sales, "orders settled", expected.sales),
-            ("fees posted", book.fees, "fees the newcomers owe", expected.fees),
+            ("fees posted", book.fees, "fees owed", expected.fees),
             ("payouts posted", book.payouts, "payout lines net of clawbacks", expected.payouts),
             ("refunds posted", book.refunds, "orders refunded", expected.refunds),
             ("fake sales posted", book.brushed_sales, "fake orders", expected.brushed_sales),

@@ -88,3 +88,18 @@ class Payouts(Rows):
     @property
     def total(self) -> int:
         return int(self.cents.sum())
+
+    def merged(self) -> Payouts:
+        """One line per recipient, kind, level and fake-or-real, summing the cents; the
+        lines no longer name an order (-1)."""
+        keys = np.stack([self.recipient, self.kind, self.level, self.brushed]).astype(np.int64)
+        unique, which = np.unique(keys, axis=1, return_inverse=True)
+        cents = np.bincount(which.ravel(), weights=self.cents, minlength=unique.shape[1])
+        return Payouts(
+            recipient=unique[0],
+            cents=np.rint(cents).astype(np.int64),
+            kind=unique[1].astype(np.int8),
+            level=unique[2],
+            order=np.full(unique.shape[1], -1, np.int64),
+            brushed=unique[3].astype(bool),
+        )

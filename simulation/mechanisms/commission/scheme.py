@@ -3,7 +3,8 @@
 `CommissionScheme.settle` is a pure function of arrays, used as is by the model and
 callable from notebooks and tests on hand-made trees: direct commission by the
 seller's tier, overrides d levels up, differential (级差) pay, recruiting bonuses,
-entry fees with an optional gift package, a payout cap scaling all lines pro rata,
+entry fees with an optional gift package, a payout cap scaling all lines pro rata
+(what it withholds is owed and paid on later days as the cap allows),
 and compression past uplines who left or do not qualify.
 """
 
@@ -32,9 +33,11 @@ Lines = list[tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]]
 
 @dataclass(frozen=True)
 class SettledDay:
-    """The payout lines of a day and the platform's side of it, in cents."""
+    """The payout lines of a day, the pay the cap withheld (owed), and the platform's
+    side of it, in cents."""
 
     payouts: Payouts
+    owed: Payouts
     sales: int
     fees: int
     cost_of_goods: int
@@ -53,6 +56,8 @@ class CommissionScheme:
     recruiting_bonus: np.ndarray
     entry_fee: int
     package_cost: int
+    renewal_fee: int
+    renewal_days: int
     payout_cap: float
     clawback: bool
 
@@ -70,17 +75,42 @@ class CommissionScheme:
             recruiting_bonus=cents_array(config.recruiting_bonus),
             entry_fee=cents(config.entry_fee),
             package_cost=cents(config.package_cost),
+            renewal_fee=cents(config.renewal_fee),
+            renewal_days=config.renewal_days,
             payout_cap=config.payout_cap,
             clawback=config.clawback,
         )
 
     @property
-    def team_levels(self) -> int:
-        """How many levels above a sale the scheme can pay on sales (overrides and
-        differential: 团队计酬); recruiting bonuses are headcount pay, not team pay."""
-        overrides = int(np.flatnonzero(self.override_rates > 0).max(initial=-1) + 1)
+    def pays_team(self) -> bool:
+        """Whether the scheme pays anyone on others' sales (overrides or differential:
+        团队计酬); recruiting bonuses are headcount pay, not team pay."""
+        return bool(np.any(self.override_rates > 0)) or (
+            self.differential and np.unique(self.direct_rate).size > 1
+        )
+
+    @property
+    def team_levels(self) -> int | None:
+        """The longest chain of uplines above a sale that the rules can pay on it
+        (团队计酬): the deepest override level, or None (unbounded) for differential pay,
+        which goes to the nearest upline of a higher tier however far up it is."""
+        if self.differential and np.unique(self.direct_rate).size > 1:
+            return None
+        return int(np.flatnonzero(self.override_rates > 0).max(initial=-1) + 1)
+
+    @property
+    def team_recipients(self) -> int:
+        """The most uplines one sale can pay team pay to: each override level, and one
+        upline per step up the tier rates under differential pay."""
+        overrides = int(np.count_nonzero(self.override_rates > 0))
         climbs = int(np.unique(self.direct_rate).size - 1) if self.differential else 0
-        return max(overrides, climbs)
+        return overrides + climbs
+
+    @property
+    def paid_entry(self) -> bool:
+        """Whether membership is paid for: an entry fee (with or without a package) or a
+        renewal fee to stay."""
+        return self.entry_fee > 0 or self.renewal_fee > 0
 
     @property
     def pays_on_headcount(self) -> bool:
@@ -95,9 +125,12 @@ class CommissionScheme:
         tier: np.ndarray,
         member: np.ndarray,
         qualified: np.ndarray,
+        owed: Payouts | None = None,
     ) -> SettledDay:
         """Settle a day: `sponsor`, `tier`, `member` (still a member) and `qualified`
-        (may earn team pay) are per-person arrays.
+        (may earn team pay) are per-person arrays; `owed` is pay the cap withheld on
+        earlier days (lines with no order), paid with the day's lines as the cap allows
+        and forfeited by members who left.
 
         Self-purchases earn no direct commission (the member had its discount) but
         count for overrides and differential pay up the chain.
@@ -131,9 +164,12 @@ class CommissionScheme:
             sponsor,
             member,
         )
-        payouts = self._capped(lines, int(orders.amount.sum()), orders.brushed)
+        owed = owed if owed is not None else Payouts.empty()
+        owed = owed.take(np.flatnonzero(member[owed.recipient]))
+        payouts, owed = self._capped(lines, int(orders.amount.sum()), orders.brushed, owed)
         return SettledDay(
             payouts=payouts,
+            owed=owed,
             sales=int(orders.amount.sum()),
             fees=self.entry_fee * newcomers.size,
             cost_of_goods=int(orders.cost_of_goods.sum()) + self.package_cost * newcomers.size,
@@ -141,26 +177,38 @@ class CommissionScheme:
             brushed_cost_of_goods=int(orders.cost_of_goods[orders.brushed].sum()),
         )
 
-    def _capped(self, lines: Lines, gmv: int, brushed: np.ndarray) -> Payouts:
-        """Scale all lines pro rata if their total exceeds the cap; round down to cents."""
-        raw = np.concatenate([line[1] for line in lines])
-        total = raw.sum()
-        if self.payout_cap > 0 and total > self.payout_cap * gmv:
-            raw = raw * (self.payout_cap * gmv / total)
-        cents = np.floor(raw + 1e-6).astype(np.int64)
-        paid = cents > 0
-        order = np.concatenate([line[4] for line in lines])[paid]
+    def _capped(
+        self, lines: Lines, gmv: int, brushed: np.ndarray, owed: Payouts
+    ) -> tuple[Payouts, Payouts]:
+        """Pay the lines, and the pay owed from earlier days, in whole cents; if their
+        total exceeds the cap, pay each the same share of what it is due and return the
+        rest as owed (one line per recipient, kind, level and fake-or-real)."""
+        due = np.concatenate([*(line[1] for line in lines), owed.cents.astype(np.float64)])
+        order = np.concatenate([*(line[4] for line in lines), owed.order])
+        fake = np.concatenate([*(np.zeros(line[0].size, bool) for line in lines), owed.brushed])
         from_order = order >= 0
-        fake = np.zeros(order.size, dtype=bool)
         fake[from_order] = brushed[order[from_order]]
-        return Payouts(
-            recipient=np.concatenate([line[0] for line in lines])[paid],
-            cents=cents[paid],
-            kind=np.concatenate([np.full(line[0].size, line[2], np.int8) for line in lines])[paid],
-            level=np.concatenate([line[3] for line in lines])[paid],
+        rows = Payouts(
+            recipient=np.concatenate([*(line[0] for line in lines), owed.recipient]),
+            cents=np.floor(due + 1e-6).astype(np.int64),
+            kind=np.concatenate(
+                [*(np.full(line[0].size, line[2], np.int8) for line in lines), owed.kind]
+            ),
+            level=np.concatenate([*(line[3] for line in lines), owed.level]),
             order=order,
             brushed=fake,
         )
+        total = due.sum()
+        if self.payout_cap > 0 and total > self.payout_cap * gmv:
+            paid = np.floor(due * (self.payout_cap * gmv / total) + 1e-6).astype(np.int64)
+            unpaid = rows.cents - paid
+            rows.cents = paid
+            left = rows.take(np.flatnonzero(unpaid > 0))
+            left.cents = unpaid[unpaid > 0]
+            owed = left.merged()
+        else:
+            owed = Payouts.empty()
+        return rows.take(np.flatnonzero(rows.cents > 0)), owed
 
     @staticmethod
     def _up_chain(
