@@ -1,13 +1,19 @@
 """The `sharelab` command: run a scenario, audit a scheme, compare runs.
 
-Bad input ends with exit status 2 and one line naming the file and the key;
-nothing is written in that case.
+One error boundary (`main`): bad input ends with exit status 2 and one line naming
+the file and the key, a fault of the machine (a full disk, a file that cannot be
+written, memory) with exit status 1 and one line naming what and where, and nothing
+half-written either way; a traceback only with `--debug`.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
+import shutil
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,16 +23,24 @@ from tqdm import tqdm
 
 from simulation.experiments import analysis
 from simulation.experiments.design import Design, parse_ranges, parse_vary
+from simulation.experiments.provenance import versions
 from simulation.experiments.runner import Sweep
-from simulation.experiments.store import SweepStore
+from simulation.experiments.store import SweepStore, read_json
 from simulation.mechanisms.commission.auditor import audit
 from simulation.model import SocialCommerceModel
 from simulation.results import default_run_dir, staged, utc_stamp, write_files, write_run
 from simulation.scenario import ScenarioError, load_scenario, parse_override
+from simulation.scenario.reference import keys, presets
 from simulation.viz.report import write_report
 from simulation.viz.tables import comparison_table, format_audit, format_summary, markdown_table
+from simulation.world.footprint import check_fits
 
 BAD_INPUT = 2
+FAULT = 1
+INTERRUPTED = 130
+DEBUG_HELP = "show the traceback of an error"
+LONG_RUN_SECONDS = 60
+MIN_FREE_BYTES = 20 * 2**20  # a run's files take a few MiB at most
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -34,6 +48,17 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(BAD_INPUT, f"sharelab: error: {message}\n")
+
+
+class DefaultsShown(argparse.HelpFormatter):
+    """Help that states an option's default where it has one worth stating."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        unstated = action.default in (None, False, [], argparse.SUPPRESS)
+        if unstated or "default" in text or action.option_strings == []:
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 def non_negative(text: str) -> int:
@@ -48,8 +73,21 @@ def non_negative(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="sharelab", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    parser = OneLineParser(
+        prog="sharelab",
+        description=__doc__.splitlines()[0],
+        formatter_class=DefaultsShown,
+    )
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    parser.add_argument("--version", action="version", version=version_line())
+    commands = parser.add_subparsers(dest="command", parser_class=OneLineParser)
+    commands.add_parser = with_debug(commands.add_parser)
+    listing = commands.add_parser("presets", help="list the shipped scenarios")
+    listing.add_argument(
+        "--root", type=Path, default=None, help="folder to look in (default: ./scenarios)"
+    )
+    schema = commands.add_parser("keys", help="every scenario key: type, default, meaning")
+    schema.add_argument("section", nargs="?", help="one section only (e.g. commission)")
     run = commands.add_parser("run", help="simulate a scenario and write its results")
     run.add_argument("scenario", type=Path, help="scenario TOML file")
     run.add_argument("--seed", type=non_negative, help="override run.seed")
@@ -59,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, help="results folder (default: results/<scenario>/<run id>/)"
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
     check = commands.add_parser("audit", help="static properties of a scenario's scheme")
     check.add_argument("scenario", type=Path, help="scenario TOML file")
     add_overrides(check)
@@ -82,11 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="a sampled parameter's range (repeatable)",
     )
     sweep.add_argument("--replicates", type=non_negative, default=1, help="runs per point")
-    sweep.add_argument("--workers", type=non_negative, default=1, help="local processes")
+    sweep.add_argument(
+        "--workers",
+        type=non_negative,
+        default=1,
+        help="local processes, at most one per CPU (more are capped, with a note); "
+        "with a --dask address, the cluster's workers (twice as many runs kept in flight)",
+    )
     sweep.add_argument(
         "--dask",
-        metavar="local|tcp://HOST:PORT",
-        help="run on a Dask LocalCluster or an existing cluster",
+        metavar="local|tcp://HOST:PORT|tls://HOST:PORT",
+        help="run on a Dask LocalCluster, or join a running cluster; join only a cluster "
+        "you trust: Dask unpickles what its scheduler sends, which can run any code here",
     )
     sweep.add_argument("--steps", type=non_negative, help="override run.steps (days)")
     add_overrides(sweep)
@@ -102,6 +148,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def with_debug(add_parser):
+    """Subcommands take `--debug` too (after the command), without undoing it before."""
+
+    def add(*args, **kwargs) -> argparse.ArgumentParser:
+        kwargs.setdefault("formatter_class", DefaultsShown)
+        command = add_parser(*args, **kwargs)
+        command.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP
+        )
+        return command
+
+    return add
+
+
 def add_overrides(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--set",
@@ -114,8 +174,14 @@ def add_overrides(command: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return BAD_INPUT
     commands = {
+        "presets": presets_command,
+        "keys": keys_command,
         "run": run_command,
         "audit": audit_command,
         "compare": compare_command,
@@ -124,9 +190,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         return commands[args.command](args)
-    except ScenarioError as err:
+    except Exception as err:
+        if args.debug:
+            raise
+        return report_error(err)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("sharelab: interrupted; nothing half-written was kept", file=sys.stderr)
+        return INTERRUPTED
+
+
+def report_error(err: Exception) -> int:
+    """One line on stderr for an error; exit status 2 for bad input, 1 for a fault."""
+    if isinstance(err, BrokenPipeError):
+        quiet_stdout()
+        return FAULT
+    if isinstance(err, ScenarioError):
         print(f"sharelab: error: {err}", file=sys.stderr)
         return BAD_INPUT
+    if isinstance(err, OSError):
+        where = f": {err.filename}" if err.filename else ""
+        reason = err.strerror or type(err).__name__
+        print(f"sharelab: error: {reason}{where}", file=sys.stderr)
+        return FAULT
+    if isinstance(err, MemoryError):
+        print("sharelab: error: out of memory; try fewer people or days", file=sys.stderr)
+        return FAULT
+    print(
+        f"sharelab: internal error: {type(err).__name__}: {err} (--debug shows where)",
+        file=sys.stderr,
+    )
+    return FAULT
+
+
+def quiet_stdout() -> None:
+    """After the reader of stdout has gone (`| head`), send what is left to nowhere so
+    that Python's flush at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -139,6 +241,16 @@ def run_command(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, overrides)
     out = args.out or default_run_dir(Path("results"), scenario.name, scenario.run.seed)
     refuse_to_overwrite(out)
+    require_space(out)
+    try:
+        expected = check_fits(scenario)
+    except ScenarioError as err:
+        raise ScenarioError(str(args.scenario), err.key, err.message) from None
+    if expected.seconds > LONG_RUN_SECONDS:
+        print(
+            f"sharelab: this run will take about {expected.seconds / 60:,.0f} minutes",
+            file=sys.stderr,
+        )
     model = SocialCommerceModel(scenario)
     with tqdm(
         total=scenario.run.steps,
@@ -149,9 +261,44 @@ def run_command(args: argparse.Namespace) -> int:
     ) as bar:
         model.run(progress=lambda _day: bar.update())
     summary = write_run(model, out)
-    print(format_summary(summary))
-    print(f"\nresults: {out}")
+    if args.json:
+        print(json.dumps(summary | {"results": str(out)}, indent=2, ensure_ascii=False))
+    else:
+        print(format_summary(summary))
+        print(f"\nresults: {out}")
     return 0
+
+
+def presets_command(args: argparse.Namespace) -> int:
+    """`sharelab presets`: each shipped scenario with its one-line description."""
+    root = args.root or Path("scenarios")
+    if not root.is_dir():
+        raise ScenarioError(str(root), None, "no scenarios folder here; give --root")
+    found = presets(root)
+    width = max((len(str(path)) for path, _ in found), default=0)
+    for path, description in found:
+        print(f"{str(path):<{width}}  {description}")
+    return 0
+
+
+def keys_command(args: argparse.Namespace) -> int:
+    """`sharelab keys [SECTION]`: every key with its type, default, scope and meaning."""
+    rows = keys(args.section)
+    if not rows:
+        sections = ", ".join(dict.fromkeys(row["key"].split(".")[0] for row in keys()))
+        raise ScenarioError("keys", args.section, f"no such section; one of {sections}")
+    table = [(r["key"], r["type"], str(r["default"]), r["scope"], r["meaning"]) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    for row in table:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+        print("  ".join(cells) + f"  {row[4]}")
+    return 0
+
+
+def version_line() -> str:
+    """`sharelab --version`: this package's version and what it runs on."""
+    found = versions()
+    return f"sharelab {found['sharelab']} (Python {found['python']}, Mesa {found['mesa']})"
 
 
 def audit_command(args: argparse.Namespace) -> int:
@@ -163,19 +310,31 @@ def audit_command(args: argparse.Namespace) -> int:
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    """`sharelab compare`: runs side by side, printed and written as CSV and Markdown."""
+    """`sharelab compare`: runs side by side, printed and written as CSV and Markdown.
+    The output folder and every summary are checked before anything is written."""
+    out = args.out or Path("results") / "comparisons" / utc_stamp()
+    refuse_to_overwrite(out)
     summaries = []
     for run_dir in args.runs:
         path = run_dir / "summary.json"
         if not path.is_file():
             raise ScenarioError(str(run_dir), None, "not a run folder (no summary.json)")
-        summaries.append(json.loads(path.read_text(encoding="utf-8")))
+        summary = read_json(path)
+        if not isinstance(summary.get("scenario"), str):
+            raise ScenarioError(str(path), "scenario", "missing or not a name; not a run summary")
+        try:
+            comparison_table([summary], [run_dir.name])
+        except KeyError as err:
+            raise ScenarioError(str(path), str(err.args[0]), "missing; not a run summary") from None
+        except (TypeError, ValueError, AttributeError):
+            raise ScenarioError(
+                str(path), None, "a value of the wrong kind; not a run summary"
+            ) from None
+        summaries.append(summary)
     names = [s["scenario"] for s in summaries]
     if len(set(names)) < len(names):
         names = [f"{s['scenario']} ({d.name})" for s, d in zip(summaries, args.runs, strict=True)]
     table = comparison_table(summaries, names)
-    out = args.out or Path("results") / "comparisons" / utc_stamp()
-    refuse_to_overwrite(out)
     write_files(out, {"comparison.csv": table.to_csv(), "comparison.md": markdown_table(table)})
     print(table.drop(index="flags").to_string())
     print("\nflags")
@@ -186,7 +345,8 @@ def compare_command(args: argparse.Namespace) -> int:
 
 
 def sweep_command(args: argparse.Namespace) -> int:
-    """`sharelab sweep`: run or resume a sweep; Ctrl-C keeps what finished."""
+    """`sharelab sweep`: run or resume a sweep; Ctrl-C or SIGTERM keeps what finished
+    and stops the workers. Local workers beyond one per CPU are capped, with a note."""
     if bool(args.vary) == bool(args.sample):
         raise ScenarioError("sweep", None, "give either --vary or --sample (with --range)")
     if args.replicates < 1:
@@ -194,18 +354,28 @@ def sweep_command(args: argparse.Namespace) -> int:
     overrides = dict(parse_override(text) for text in args.overrides)
     if args.steps is not None:
         overrides["run.steps"] = args.steps
+    cpus = os.cpu_count() or 1
+    local = args.dask in (None, "local")
+    workers = min(max(args.workers, 1), cpus) if local else max(args.workers, 1)
     sweep = Sweep(
         args.scenario,
         vary=parse_vary(args.vary),
         sample=args.sample,
         ranges=parse_ranges(args.ranges),
         replicates=args.replicates,
-        workers=max(args.workers, 1),
+        workers=workers,
         dask=args.dask,
         out=args.out,
         overrides=overrides,
         progress=not args.quiet,
     )
+    if workers < args.workers:
+        print(
+            f"sharelab: --workers {args.workers} is more than the {cpus} CPUs here; "
+            f"using {workers}",
+            file=sys.stderr,
+        )
+    terminate = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         runs = sweep.run()
     except KeyboardInterrupt:
@@ -215,7 +385,9 @@ def sweep_command(args: argparse.Namespace) -> int:
             "run the same command to resume",
             file=sys.stderr,
         )
-        return 130
+        return INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, terminate)
     failed = int((runs["status"] != "done").sum())
     print(f"{len(runs)} runs ({failed} failed) in {args.out}")
     print(analysis.point_summary(runs, sweep.design.parameters).to_string(index=False))
@@ -225,21 +397,42 @@ def sweep_command(args: argparse.Namespace) -> int:
 def report_command(args: argparse.Namespace) -> int:
     """`sharelab report`: write STORE/report/report.md with tables and plots."""
     store = SweepStore(args.store)
-    if not (args.store / "runs.parquet").is_file() or not store.manifest_path.is_file():
+    if not store.runs_path.is_file() or not store.manifest_path.is_file():
         raise ScenarioError(str(args.store), None, "not a sweep store (no runs.parquet)")
     manifest = store.manifest()
-    design = Design.from_dict(manifest["design"])
+    try:
+        design = Design.from_dict(manifest["design"])
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        raise ScenarioError(str(store.manifest_path), "design", "not a sweep's design") from None
+    runs = store.runs()
     folder = args.store / "report"
     with staged(folder, replace=True) as staging:
-        write_report(store.runs(), design, manifest, staging)
+        write_report(runs, design, manifest, staging)
     print(f"report: {folder / 'report.md'}")
     return 0
 
 
 def refuse_to_overwrite(out: Path) -> None:
-    """Results never replace what is already in a folder."""
+    """Results never replace what is already in a folder, and go only where a folder
+    can be made."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ScenarioError("--out", None, f"{out} exists and is not empty; choose another")
+    for parent in out.absolute().parents:
+        if parent.exists() and not parent.is_dir():
+            raise ScenarioError("--out", None, f"{parent} is a file, not a folder")
+
+
+def require_space(out: Path) -> None:
+    """Refuse before simulating when the disk that will hold `out` is all but full."""
+    existing = next(p for p in out.absolute().parents if p.exists())
+    free = shutil.disk_usage(existing).free
+    if free < MIN_FREE_BYTES:
+        raise OSError(
+            errno.ENOSPC,
+            f"only {free / 2**20:,.0f} MiB free for the results, "
+            f"{MIN_FREE_BYTES / 2**20:,.0f} MiB needed",
+            str(existing),
+        )
 
 
 if __name__ == "__main__":

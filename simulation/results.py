@@ -1,7 +1,8 @@
 """Writing a run's results: all files appear together or not at all.
 
 Files go to a hidden sibling folder first and are moved into place with one
-rename, so an interrupted run never leaves a folder that looks complete.
+rename, so an interrupted run never leaves a folder that looks complete; the next
+write into the same folder removes what a killed run left.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def staged(out: Path, replace: bool = False) -> Iterator[Path]:
     """A hidden sibling folder to write into; renamed to `out` only if all went well
     (replacing an existing `out` when `replace`, else only an empty one)."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_dead_staging(out.parent)
     staging = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
@@ -50,6 +52,26 @@ def staged(out: Path, replace: bool = False) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def remove_dead_staging(folder: Path) -> None:
+    """Remove staging folders in `folder` left by processes that died before moving
+    them into place (killed runs)."""
+    for staging in folder.glob(".*.partial-*"):
+        pid = staging.name.rpartition("-")[2]
+        if pid.isdigit() and not alive(int(pid)):
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def alive(pid: int) -> bool:
+    """Whether a process of this id exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_run(model: SocialCommerceModel, out: Path) -> dict[str, Any]:

@@ -114,7 +114,7 @@ def test_edgelist_size_must_match_population(tmp_path):
 def test_unreadable_edgelist_is_a_scenario_error(tmp_path):
     path = tmp_path / "g.txt"
     path.write_text("0 one\n")
-    with pytest.raises(ScenarioError, match="cannot read edge list"):
+    with pytest.raises(ScenarioError, match="line 1 is not two whole numbers"):
         build_graph(EdgelistGraph(kind="edgelist", path=str(path)), 2, None)
 
 

@@ -127,8 +127,8 @@ BAD_FILES = [
     ("[recruitment]\ninvite_prob = 1.5\n", "recruitment.invite_prob", "less than or equal to 1"),
     ('[graph]\nkind = "hypercube"\n', "graph", "kind"),
     ('[graph]\nkind = "erdos_renyi"\nrewire_prob = 0.1\n', "graph.rewire_prob", "unknown key"),
-    ("[population]\nsize = 10\ninitial_members = 11\n", None, "initial_members"),
-    ('[[tiers]]\nname = "a"\ndirect_rate = 0.1\nmin_sales = 5.0\n', None, "entry tier"),
+    ("[population]\nsize = 10\ninitial_members = 11\n", "population.initial_members", "exceeds"),
+    ('[[tiers]]\nname = "a"\ndirect_rate = 0.1\nmin_sales = 5.0\n', "tiers.0", "entry tier"),
     ('[[tiers]]\nname = "a"\n', "tiers.0.direct_rate", "Field required"),
     ('[recruitment]\ninvite = "sometimes"\n', "recruitment.invite", "once"),
 ]

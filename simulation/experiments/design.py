@@ -21,6 +21,7 @@ from simulation.scenario.schema import Scenario
 SAMPLERS = ("lhs", "sobol", "morris")
 MORRIS_LEVELS = 4
 VARY_SOURCE = "--vary"
+MAX_RUNS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,16 @@ class Design:
 
 
 def factorial(vary: dict[str, list[Any]]) -> Design:
-    """Every combination of the listed values."""
+    """Every combination of the listed values; a value listed twice is refused (its
+    runs would be the same runs)."""
     if not vary:
         return Design("single", pd.DataFrame(index=range(1)))
+    for key, values in vary.items():
+        if not values:
+            raise ScenarioError(VARY_SOURCE, key, "needs at least one value")
+        for i, value in enumerate(values):
+            if value in values[:i]:
+                raise ScenarioError(VARY_SOURCE, key, f"value {value!r} is listed twice")
     rows = list(itertools.product(*vary.values()))
     return Design("factorial", pd.DataFrame(rows, columns=list(vary)))
 
@@ -79,7 +87,8 @@ def sampled(
     """Points drawn by SALib: Latin hypercube, Sobol' (Saltelli) or Morris trajectories.
 
     For Sobol' `n` is the base sample (n·(2D + 2) points); for Morris the number of
-    trajectories (n·(D + 1) points); for LHS the number of points.
+    trajectories (n·(D + 1) points); for LHS the number of points. Points may
+    coincide (Morris trajectories cross, integer keys round together); each is kept.
     """
     if method not in SAMPLERS:
         raise ScenarioError("--sample", None, f"unknown sampler {method!r}; use {SAMPLERS}")
@@ -98,22 +107,47 @@ def sampled(
     return Design(method, points, dict(ranges))
 
 
+def sample_size(method: str, n: int, dimensions: int) -> int:
+    """How many points `sampled` draws, known before drawing them."""
+    if method == "sobol":
+        return n * (2 * dimensions + 2)
+    if method == "morris":
+        return n * (dimensions + 1)
+    return n
+
+
+def check_size(points: int, replicates: int, source: str) -> None:
+    """Refuse a sweep of more than MAX_RUNS runs before its design is built."""
+    if points * replicates > MAX_RUNS:
+        raise ScenarioError(
+            source,
+            None,
+            f"{points:,} points × {replicates:,} replicates is {points * replicates:,} runs; "
+            f"a sweep takes at most {MAX_RUNS:,}",
+        )
+
+
 def parse_vary(texts: list[str]) -> dict[str, list[Any]]:
-    """`key=v1,v2,...` strings to {key: [values]}; values read as TOML."""
+    """`key=v1,v2,...` strings to {key: [values]}; values read as TOML. A key given
+    twice is refused rather than one of them dropped."""
     vary = {}
     for text in texts:
         key, sep, values = text.partition("=")
         if not sep or not key.strip() or not values.strip():
             raise ScenarioError(VARY_SOURCE, text, "expected section.key=v1,v2,...")
+        if key.strip() in vary:
+            raise ScenarioError(VARY_SOURCE, key.strip(), "given twice; list all its values once")
         vary[key.strip()] = [parse_override(f"v={value}")[1] for value in _split(values)]
     return vary
 
 
 def parse_ranges(texts: list[str]) -> dict[str, tuple[float, float]]:
-    """`key=lo:hi` strings to {key: (lo, hi)}."""
+    """`key=lo:hi` strings to {key: (lo, hi)}; a key given twice is refused."""
     ranges = {}
     for text in texts:
         key, _, bounds = text.partition("=")
+        if key.strip() in ranges:
+            raise ScenarioError("--range", key.strip(), "given twice; give one range per key")
         lo, sep, hi = bounds.partition(":")
         try:
             low, high = float(lo), float(hi)
@@ -128,7 +162,7 @@ def parse_ranges(texts: list[str]) -> dict[str, tuple[float, float]]:
 def parse_sample(text: str) -> tuple[str, int]:
     """`method:N` to (method, N)."""
     method, _, count = text.partition(":")
-    if method not in SAMPLERS or not count.isdigit() or int(count) < 1:
+    if method not in SAMPLERS or not (count.isascii() and count.isdigit()) or int(count) < 1:
         raise ScenarioError(
             "--sample", text, f"expected one of {SAMPLERS} and a count, e.g. sobol:64"
         )

@@ -2,11 +2,17 @@
 
 All three offer the `concurrent.futures` interface. The local pool is loky's,
 which starts clean worker processes and so works from a notebook cell or a script
-without an `if __name__ == "__main__"` guard.
+without an `if __name__ == "__main__"` guard; its workers watch the process that
+started them and exit when it has gone, even killed with -9.
 """
 
 from __future__ import annotations
 
+import errno
+import os
+import re
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
@@ -15,6 +21,9 @@ from typing import Any
 from simulation.scenario import ScenarioError
 
 DASK_MISSING = "Dask is not installed; install it with: pip install 'sharelab[dask]'"
+DASK_ADDRESS = re.compile(r"(tcp|tls)://(?P<host>[\w.-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>\d{1,5})")
+DASK_CONNECT_TIMEOUT = "10s"
+PARENT_WATCH_S = 0.5
 
 
 class InlineExecutor(Executor):
@@ -29,23 +38,45 @@ class InlineExecutor(Executor):
         return future
 
 
+def dask_address(text: str) -> str:
+    """`local`, `tcp://HOST:PORT` or `tls://HOST:PORT`, checked before anything starts."""
+    match = DASK_ADDRESS.fullmatch(text)
+    if text != "local" and (match is None or not 0 < int(match["port"]) < 65536):
+        raise ScenarioError("--dask", text, "expected local, tcp://HOST:PORT or tls://HOST:PORT")
+    return text
+
+
 @contextmanager
 def executor(workers: int = 1, dask: str | None = None) -> Iterator[Executor]:
     """An executor for `workers` local processes, or for a Dask cluster: `dask="local"`
     starts a LocalCluster of `workers` processes, an address joins a running one."""
     if dask is not None:
-        with _dask_executor(workers, dask) as pool:
+        with _dask_executor(workers, dask_address(dask)) as pool:
             yield pool
     elif workers <= 1:
         yield InlineExecutor()
     else:
         from loky import ProcessPoolExecutor
 
-        pool = ProcessPoolExecutor(max_workers=workers)
+        pool = ProcessPoolExecutor(
+            max_workers=workers, initializer=watch_parent, initargs=(os.getpid(),)
+        )
         try:
             yield pool
         finally:
             pool.shutdown(wait=True, kill_workers=True)
+
+
+def watch_parent(parent: int) -> None:
+    """A worker's initializer: exit as soon as the process that started the pool has
+    gone (killed with -9 it cannot shut its workers down, and they would run on)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_WATCH_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="sharelab-parent-watch", daemon=True).start()
 
 
 @contextmanager
@@ -65,9 +96,11 @@ def _dask_executor(workers: int, address: str) -> Iterator[Executor]:
     else:
         cluster = None
         try:
-            client = Client(address, timeout="10s")
-        except OSError as err:
-            raise ScenarioError("--dask", address, f"cannot reach the cluster: {err}") from None
+            client = Client(address, timeout=DASK_CONNECT_TIMEOUT)
+        except OSError:
+            raise OSError(errno.EHOSTUNREACH, "cannot reach the Dask cluster", address) from None
+        except (TypeError, ValueError) as err:
+            raise ScenarioError("--dask", address, f"cannot join the cluster: {err}") from None
     try:
         yield client.get_executor()
     finally:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
+from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,13 +22,26 @@ import pandas as pd
 from tqdm import tqdm
 
 from simulation.experiments import analysis, sensitivity
-from simulation.experiments.design import factorial, integer_keys, parse_sample, sampled
-from simulation.experiments.executors import executor
+from simulation.experiments.design import (
+    check_size,
+    factorial,
+    integer_keys,
+    parse_sample,
+    sample_size,
+    sampled,
+)
+from simulation.experiments.executors import dask_address, executor
 from simulation.experiments.provenance import utc_stamp, versions
 from simulation.experiments.seeds import replicate_seed, run_key
 from simulation.experiments.store import SweepStore
 from simulation.model import SocialCommerceModel
-from simulation.scenario import Scenario, load_scenario, scenario_hash, with_overrides
+from simulation.scenario import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    scenario_hash,
+    with_overrides,
+)
 
 SUMMARY_TEXT = ("scenario", "scenario_hash")
 
@@ -79,7 +94,8 @@ class Sweep:
     `scenario` is a path or a Scenario; `vary` maps keys to lists of values
     (factorial), or `sample` ("sobol:64", "morris:10", "lhs:50") with `ranges`
     ({key: (low, high)}) draws points. Results stream into the store at `out`;
-    running the same sweep again resumes it.
+    running the same sweep again resumes it. Everything is checked before anything
+    starts: the design (at most MAX_RUNS runs), every point, the Dask address.
     """
 
     def __init__(
@@ -103,19 +119,26 @@ class Sweep:
             base = load_scenario(scenario, overrides or {})
         if replicates < 1:
             raise ValueError(f"replicates must be at least 1, got {replicates}")
+        if sample is not None and vary:
+            raise ScenarioError("sweep", None, "give either --vary or --sample, not both")
+        if sample is None and ranges:
+            raise ScenarioError("--range", None, "a range is sampled: give --sample with it")
         self.base = base
         self.base_hash = scenario_hash(base)
         if sample is not None:
             method, count = parse_sample(sample)
             ranges = dict(ranges or {})
+            check_size(sample_size(method, count, len(ranges)), replicates, "--sample")
             self.design = sampled(method, count, ranges, design_seed, integer_keys(list(ranges)))
         else:
-            self.design = factorial(dict(vary or {}))
+            vary = dict(vary or {})
+            check_size(math.prod(len(values) for values in vary.values()), replicates, "--vary")
+            self.design = factorial(vary)
         for point in range(len(self.design.points)):
             with_overrides(base, self.design.overrides(point), "--vary")
         self.replicates = replicates
         self.workers = workers
-        self.dask = dask
+        self.dask = dask if dask is None else dask_address(dask)
         self.progress = progress
         self.store = SweepStore(
             Path(out) if out else Path("results") / "sweeps" / f"{base.name}-{utc_stamp()}"
@@ -138,14 +161,21 @@ class Sweep:
         }
 
     def tasks(self) -> list[RunTask]:
+        """Every run of the sweep; a point that repeats an earlier one (sampled points
+        can coincide) gets keys of its own, so that every point keeps its runs."""
         base = self.base.model_dump(mode="json")
         tasks = []
+        seen: Counter[str] = Counter()
         for point in range(len(self.design.points)):
             overrides = self.design.overrides(point)
+            identity = json.dumps(overrides, sort_keys=True, default=str)
+            repeat = seen[identity]
+            seen[identity] += 1
             for replicate in range(self.replicates):
+                key = run_key(self.base_hash, overrides, replicate)
                 tasks.append(
                     RunTask(
-                        key=run_key(self.base_hash, overrides, replicate),
+                        key=key if repeat == 0 else run_key(key, {"repeat": repeat}, replicate),
                         point=point,
                         replicate=replicate,
                         seed=replicate_seed(self.base_hash, replicate),
@@ -159,25 +189,40 @@ class Sweep:
         """Run every task not yet in the store; return all runs, one row each.
 
         At most a few tasks per worker are in flight, and each result is written and
-        dropped as it arrives, so memory stays flat however many runs there are.
+        dropped as it arrives, so memory stays flat however many runs there are. The
+        store is held for the whole sweep and written only once the executor is up
+        (a cluster that cannot be reached leaves nothing behind); no more local
+        processes start than there are runs to do.
         """
-        self.store.open(self.manifest)
+        manifest = self.manifest
         tasks = self.tasks()
-        done = self.store.finished()
-        pending = [task for task in tasks if task.key not in done]
-        with (
-            tqdm(
-                total=len(tasks),
-                initial=len(tasks) - len(pending),
-                unit="run",
-                disable=not self.progress,
-                desc=self.base.name,
-            ) as bar,
-            executor(self.workers, self.dask) as pool,
-        ):
+        self.store.check(manifest)
+        pending = [task for task in tasks if task.key not in self.store.finished()]
+        workers = self.workers if self.dask else min(self.workers, max(len(pending), 1))
+        with executor(workers, self.dask) as pool, self.store.opened(manifest):
+            done = self.store.finished()
+            pending = [task for task in tasks if task.key not in done]
+            self._run_pending(pool, max(2 * workers, 4), pending, len(tasks), on_run)
+            return self.store.gather()
+
+    def _run_pending(
+        self,
+        pool: Executor,
+        window: int,
+        pending: list[RunTask],
+        total: int,
+        on_run: Callable[[dict[str, Any]], None] | None,
+    ) -> None:
+        """Keep up to `window` pending tasks in flight and record each as it finishes."""
+        with tqdm(
+            total=total,
+            initial=total - len(pending),
+            unit="run",
+            disable=not self.progress,
+            desc=self.base.name,
+        ) as bar:
             queue = iter(pending)
             in_flight: set = set()
-            window = max(2 * self.workers, 4)
             try:
                 while True:
                     while len(in_flight) < window and (task := next(queue, None)) is not None:
@@ -195,7 +240,6 @@ class Sweep:
                 for future in in_flight:
                     future.cancel()
                 raise
-        return self.store.gather()
 
     def runs(self) -> pd.DataFrame:
         """One row per run: parameters, seed, status, wall time, final metrics."""

@@ -16,9 +16,10 @@ from typing import Any
 import tomli_w
 from pydantic import ValidationError
 
-from simulation.scenario.schema import GRAPH_KINDS, Scenario, scope_of
+from simulation.scenario.schema import GRAPH_KINDS, RuleError, Scenario, scope_of
 
 OVERRIDE_SOURCE = "--set"
+MAX_EXTENDS = 32  # files in one `extends` chain
 
 
 class ScenarioError(ValueError):
@@ -125,6 +126,12 @@ def _read_chain(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[str, st
     if path in chain:
         cycle = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError(str(chain[-1]), "extends", f"cycle: {cycle}")
+    if len(chain) >= MAX_EXTENDS:
+        raise ScenarioError(
+            str(chain[0]), "extends", f"a chain of more than {MAX_EXTENDS} files; is it a loop?"
+        )
+    if chain and path.suffix != ".toml":
+        raise ScenarioError(str(chain[-1]), "extends", f"not a scenario (.toml) file: {path}")
     if not path.is_file():
         source = str(chain[-1]) if chain else str(path)
         key = "extends" if chain else None
@@ -196,23 +203,55 @@ def _leaf_keys(table: dict, prefix: str = "") -> list[str]:
 def _apply_override(
     raw: dict, origins: dict[str, str], key: str, value: Any, source: str = OVERRIDE_SOURCE
 ) -> None:
-    """Set one dotted key in the raw table, as `--set` does."""
+    """Set one dotted key in the raw table, as `--set` does: `section.key`, or an entry
+    of a table list by its index (`tiers.1.direct_rate`); a table given as the value is
+    merged into the table already there, key by key."""
     parts = key.split(".")
     if not all(parts):
         raise ScenarioError(source, key, "expected section.key=value")
-    table = raw
+    if isinstance(raw.get(parts[0]), list) or (len(parts) > 1 and parts[1].isdigit()):
+        raw.setdefault(parts[0], _default_list(parts[0]))
+    table: Any = raw
     for part in parts[:-1]:
-        child = table.setdefault(part, {})
-        if not isinstance(child, dict):
+        if isinstance(table, list):
+            child = table[_index(table, part, key, source)]
+        else:
+            child = table.setdefault(part, {})
+        if not isinstance(child, dict | list):
             raise ScenarioError(source, key, f"'{part}' is not a table")
         table = child
+    last = _index(table, parts[-1], key, source) if isinstance(table, list) else parts[-1]
     if parts == ["graph", "kind"]:
         raw["graph"] = _keep_graph_keys(raw["graph"], value)
         table = raw["graph"]
-    if isinstance(value, str) and parts[-1] == "path":
+    if isinstance(value, str) and last == "path":
         value = str(Path(value).resolve())
-    table[parts[-1]] = value
     origins[key] = source
+    if isinstance(value, dict):
+        origins |= {leaf: source for leaf in _leaf_keys(value, f"{key}.")}
+        old = table[last] if isinstance(table, list) else table.get(last)
+        if isinstance(old, dict):
+            value = _merge({parts[-1]: old}, {parts[-1]: value})[parts[-1]]
+    table[last] = value
+
+
+def _default_list(name: str) -> list:
+    """A table list's default entries (`tiers`), as a file would write them."""
+    field = Scenario.model_fields.get(name)
+    if field is None:
+        return []
+    default = field.get_default(call_default_factory=True)
+    if not isinstance(default, list):
+        return []
+    return [entry.model_dump(mode="json") for entry in default]
+
+
+def _index(entries: list, part: str, key: str, source: str) -> int:
+    """The entry of a table list a key names by its index."""
+    if not part.isdigit() or int(part) >= len(entries):
+        held = f"entries 0 to {len(entries) - 1}" if entries else "no entries"
+        raise ScenarioError(source, key, f"no entry '{part}': the list has {held}")
+    return int(part)
 
 
 def _explain(err: ValidationError, origins: dict[str, str], top: str) -> ScenarioError:
@@ -223,10 +262,32 @@ def _explain(err: ValidationError, origins: dict[str, str], top: str) -> Scenari
         del loc[1]
     key = ".".join(loc)
     message = first["msg"].removeprefix("Value error, ")
-    shows_input = first["type"] not in ("missing", "extra_forbidden")
-    if shows_input and not isinstance(first.get("input", {}), dict):
-        message += f" (got {first['input']!r})"
+    rule = first.get("ctx", {}).get("error")
+    if isinstance(rule, RuleError):
+        key, message = rule.key, str(rule)
+    source = origin(origins, key, top)
+    shows_input = first["type"] not in ("missing", "extra_forbidden") and rule is None
+    if shows_input and not isinstance(first.get("input", {}), (dict, list)):
+        message += f" (got {shown(first['input'])})"
     if first["type"] == "extra_forbidden":
         message = "unknown key"
-    source = origins.get(key, top)
     return ScenarioError(source, key or None, message)
+
+
+def origin(origins: dict[str, str], key: str, top: str) -> str:
+    """Where a dotted key was set: the file (or --set) of the key or of the nearest
+    table or list holding it, else `top`."""
+    parts = key.split(".")
+    for end in range(len(parts), 0, -1):
+        found = origins.get(".".join(parts[:end]))
+        if found is not None:
+            return found
+    return top
+
+
+def shown(value: Any) -> str:
+    """A rejected value as the error line shows it: numbers and short words as they are,
+    longer text by its length only (the line must not carry a file's content)."""
+    if isinstance(value, str) and (len(value) > 24 or not value.isprintable()):
+        return f"a text of {len(value)} characters"
+    return repr(value)

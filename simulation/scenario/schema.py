@@ -1,7 +1,8 @@
 """The scenario schema: every key a scenario file may set, its type, range and default.
 
-Sections are strict pydantic models: an unknown key, a wrong type or a value out of
-range is an error that names the key. Units are given in each field's description.
+Sections are strict pydantic models: an unknown key, a wrong type, a value out of
+range or a number that is not finite (nan, inf) is an error that names the key.
+Units are given in each field's description.
 
 Each key has a scope, marked once here: "world" keys shape what is drawn at the start
 (the graph, the population, people's traits, the catalogue) and key the world's random
@@ -11,6 +12,8 @@ may change mid-run (`scope_of`, `world_values`).
 
 from __future__ import annotations
 
+import re
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -19,15 +22,25 @@ Scope = Literal["world", "run", "policy"]
 WORLD: dict[str, Any] = {"scope": "world"}
 RUN: dict[str, Any] = {"scope": "run"}
 
+SAFE_NAME = re.compile(r"[^\W_][\w.+-]{0,79}")
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 Money = Annotated[float, Field(ge=0.0)]
 
 
+class RuleError(ValueError):
+    """A whole-scenario rule broken at one key (dotted, list items by index), so the
+    error line can name the key and the file that set it."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(message)
+
+
 class Section(BaseModel):
     """Base of every scenario table: strict types, no unknown keys."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class RunConfig(Section):
@@ -317,7 +330,9 @@ class Scenario(Section):
     name: str = Field(
         "scenario", description="used to name the results folder", json_schema_extra=RUN
     )
-    description: str = Field("", json_schema_extra=RUN)
+    description: str = Field(
+        "", description="one line on what the scenario is for", json_schema_extra=RUN
+    )
     run: RunConfig = Field(RunConfig(), json_schema_extra=RUN)
     population: PopulationConfig = Field(PopulationConfig(), json_schema_extra=WORLD)
     graph: GraphConfig = Field(
@@ -340,20 +355,68 @@ class Scenario(Section):
     def _entry_tier_is_open(self) -> Scenario:
         entry = self.tiers[0]
         if entry.min_sales or entry.min_team or entry.min_team_sales:
-            raise ValueError(f"tiers[0] ({entry.name}) is the entry tier: it takes no thresholds")
+            raise RuleError("tiers.0", f"{entry.name} is the entry tier: it takes no thresholds")
+        return self
+
+    @model_validator(mode="after")
+    def _name_is_a_folder_name(self) -> Scenario:
+        if not SAFE_NAME.fullmatch(self.name):
+            raise RuleError(
+                "name",
+                "must be 1–80 letters, digits, '_', '.', '+' or '-', starting with a letter "
+                "or digit: it names the results folder",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _names_are_unique(self) -> Scenario:
+        for table, rows in (
+            ("tiers", self.tiers),
+            ("products", self.products),
+            ("competitors", self.competitors),
+        ):
+            names = [row.name for row in rows]
+            twice = sorted({name for name in names if names.count(name) > 1})
+            if twice:
+                raise RuleError(table, f"each name once, but {', '.join(twice)} repeats")
+        return self
+
+    @model_validator(mode="after")
+    def _ladder_climbs(self) -> Scenario:
+        for threshold in ("min_sales", "min_team", "min_team_sales"):
+            for upper, (below, above) in enumerate(pairwise(self.tiers), start=1):
+                low, high = getattr(below, threshold), getattr(above, threshold)
+                if high < low:
+                    raise RuleError(
+                        f"tiers.{upper}.{threshold}",
+                        f"falls up the ladder, from {low:g} ({below.name}) to {high:g} "
+                        f"({above.name}); a higher tier takes at least as much",
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _interventions_fall_in_the_run(self) -> Scenario:
+        for index, intervention in enumerate(self.interventions):
+            if intervention.day > self.run.steps:
+                raise RuleError(
+                    f"interventions.{index}.day",
+                    f"day {intervention.day} is after the run's last day ({self.run.steps}), "
+                    "so it would never apply",
+                )
         return self
 
     @model_validator(mode="after")
     def _population_fits(self) -> Scenario:
         if self.population.initial_members > self.population.size:
-            raise ValueError(
-                f"population.initial_members ({self.population.initial_members}) exceeds "
-                f"population.size ({self.population.size})"
+            raise RuleError(
+                "population.initial_members",
+                f"{self.population.initial_members} exceeds population.size "
+                f"({self.population.size})",
             )
         return self
 
 
-def _scope(field: Any) -> Scope:
+def field_scope(field: Any) -> Scope:
     extra = field.json_schema_extra
     return extra["scope"] if isinstance(extra, dict) and "scope" in extra else "policy"
 
@@ -368,8 +431,8 @@ def scope_of(key: str) -> Scope:
         if part not in fields:
             return "policy"
         field = fields[part]
-        if _scope(field) != "policy":
-            return _scope(field)
+        if field_scope(field) != "policy":
+            return field_scope(field)
         model = field.annotation
     return "policy"
 
@@ -378,12 +441,12 @@ def world_keys() -> list[str]:
     """Every key marked "world", as dotted keys (a whole section where it is marked)."""
     keys = []
     for name, field in Scenario.model_fields.items():
-        if _scope(field) == "world":
+        if field_scope(field) == "world":
             keys.append(name)
             continue
         section = field.annotation
         for sub, subfield in getattr(section, "model_fields", {}).items():
-            if _scope(subfield) == "world":
+            if field_scope(subfield) == "world":
                 keys.append(f"{name}.{sub}")
     return keys
 

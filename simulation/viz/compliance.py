@@ -8,6 +8,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import PercentFormatter
 
 from simulation.mechanisms.compliance import RULES
 from simulation.viz.plots import LABELS
@@ -24,15 +25,40 @@ SEVERITY_COLOURS = {"criminal": "#8b0000", "administrative": "#d62728", "civil":
 TRENDS = (
     "recruitment_reward_share",
     "entry_fee_share",
-    "internal_consumption_share",
-    "loss_fraction",
-    "over_direct_selling_cap_share",
     "criminal_threshold_trees",
+    "over_direct_selling_cap_share",
+    "internal_consumption_share",
+    "retail_customers_per_member",
+    "unsold_purchase_share",
+    "loss_fraction",
 )
+PANELS = 6
+
+
+def shown_trends(timeseries: pd.DataFrame) -> list[str]:
+    """The indicators worth a panel: those that are ever applicable and not 0 all run,
+    at most six, in the order of TRENDS."""
+    columns = [c for c in TRENDS if c in timeseries]
+    live = [c for c in columns if timeseries[c].fillna(0).abs().gt(0).any()]
+    return live[:PANELS]
+
+
+def draw_thresholds(ax: plt.Axes, indicator: str) -> None:
+    """A dashed line at each rule's threshold on this indicator, coloured by severity."""
+    for rule in RULES:
+        if rule.indicator == indicator:
+            ax.axhline(
+                rule.threshold,
+                linestyle="--",
+                linewidth=1,
+                color=SEVERITY_COLOURS[rule.severity],
+                label=f"flag if {rule.compare} {rule.threshold:.3g} ({rule.severity})",
+            )
 
 
 def compliance_figure(summary: dict[str, Any], timeseries: pd.DataFrame) -> plt.Figure:
-    """Top: one line per rule, red when breached; bottom: indicators day by day."""
+    """Top: one line per rule, red when breached; bottom: the indicators that are ever
+    applicable and nonzero, day by day, with each rule's threshold."""
     fig = plt.figure(figsize=(15, 10), layout="constrained")
     grid = fig.add_gridspec(3, 3, height_ratios=[1.4, 1, 1])
     board = fig.add_subplot(grid[0, :])
@@ -58,13 +84,18 @@ def compliance_figure(summary: dict[str, Any], timeseries: pd.DataFrame) -> plt.
         )
         for x, text, style in columns:
             board.text(x, y, text, va="center", transform=board.transAxes, **style)
-    for index, column in enumerate(TRENDS):
+    for index, column in enumerate(shown_trends(timeseries)):
+        metric = LABELS[column]
         ax = fig.add_subplot(grid[1 + index // 3, index % 3])
-        ax.plot(timeseries["day"], timeseries[column])
-        ax.set_title(LABELS[column].label, fontsize=10)
-        ax.set_ylabel(LABELS[column].unit)
+        ax.plot(timeseries["day"], timeseries[column], label=metric.label)
+        draw_thresholds(ax, column)
+        if metric.unit == "share":
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_title(latin(metric.label), fontsize=10)
+        ax.set_ylabel(metric.unit)
         ax.set_xlabel("day")
         ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
     fig.suptitle(f"{summary['scenario']} (seed {summary['seed']}): pyramid-selling exposure")
     return fig
 

@@ -112,6 +112,21 @@ def circles(config: CirclesGraph, n: int, rng: np.random.Generator) -> SocialGra
     return SocialGraph.from_edges(n, u, v)
 
 
+def edgelist_fault(path: Path) -> str:
+    """Where an edge list stops being `u v` lines of whole numbers, without quoting the
+    file (it is data, not a scenario)."""
+    with path.open("rb") as lines:
+        for number, line in enumerate(lines, start=1):
+            fields = line.split(b"#")[0].split()
+            if not fields:
+                continue
+            if len(fields) < 2 or not all(f.isdigit() for f in fields[:2]):
+                return f"line {number} is not two whole numbers 'u v'"
+            if max(int(f) for f in fields[:2]) > np.iinfo(np.int64).max:
+                return f"line {number}: an id beyond 2^63 − 1"
+    return "no 'u v' lines"
+
+
 def read_edgelist(path: str, n: int) -> SocialGraph:
     """A graph from a file of whitespace-separated `u v` lines ('#' starts a comment).
 
@@ -121,8 +136,10 @@ def read_edgelist(path: str, n: int) -> SocialGraph:
         table = pd.read_csv(
             Path(path), sep=r"\s+", comment="#", header=None, usecols=[0, 1], dtype=np.int64
         )
-    except (OSError, ValueError, pd.errors.ParserError) as err:
-        raise ScenarioError(path, "graph.path", f"cannot read edge list: {err}") from None
+    except OSError as err:
+        raise ScenarioError(path, "graph.path", f"cannot read: {err.strerror}") from None
+    except (ValueError, OverflowError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        raise ScenarioError(path, "graph.path", edgelist_fault(Path(path))) from None
     ids, pairs = np.unique(table.to_numpy().ravel(), return_inverse=True)
     if ids.size != n:
         raise ScenarioError(

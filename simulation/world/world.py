@@ -14,6 +14,7 @@ import numpy as np
 from simulation.scenario.schema import PurchaseConfig, Scenario
 from simulation.world.arrays import beta_with_mean
 from simulation.world.catalogue import Catalogue
+from simulation.world.footprint import check_fits
 from simulation.world.generators import build_graph
 from simulation.world.graph import ContactGraph
 from simulation.world.ledger import Ledger
@@ -36,7 +37,9 @@ class World:
 
 def build_world(scenario: Scenario, seed: int) -> World:
     """Draw the graph, the people's tastes, joining costs, efforts, the founders and
-    hype, in that order, from the world stream of `seed`."""
+    hype, in that order, from the world stream of `seed`; refused first if it cannot
+    fit in the memory available."""
+    check_fits(scenario)
     streams = Streams(seed, scenario)
     n = scenario.population.size
     draws = streams.world

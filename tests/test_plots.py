@@ -1,0 +1,34 @@
+"""The plots a strategist reads: panels with data only, each rule's threshold drawn."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+
+from simulation.mechanisms.compliance import RULES
+from simulation.viz.compliance import TRENDS, compliance_figure
+
+
+def test_compliance_panels_show_live_indicators_with_their_thresholds():
+    days = np.arange(1, 11)
+    series = {column: np.zeros(10) for column in TRENDS}
+    series["loss_fraction"] = np.linspace(0.1, 0.7, 10)
+    series["recruitment_reward_share"] = np.full(10, 0.4)
+    series["retail_customers_per_member"] = np.full(10, np.nan)
+    timeseries = pd.DataFrame({"day": days, **series})
+    summary = {rule.indicator: 0.0 for rule in RULES} | {"scenario": "s", "seed": 1}
+    figure = compliance_figure(summary, timeseries)
+    panels = figure.axes[1:]
+    assert [ax.get_title() for ax in panels] == [
+        "recruitment reward share",
+        "members who lost money (goods at need-weighted value)",
+    ]
+    thresholds = [
+        sorted(line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "--")
+        for ax in panels
+    ]
+    assert thresholds == [[0.0, 1 / 3], [0.5]]
