@@ -15,7 +15,7 @@ import os
 import shutil
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -27,12 +27,18 @@ from simulation.experiments.provenance import versions
 from simulation.experiments.runner import Sweep
 from simulation.experiments.store import SweepStore, read_json
 from simulation.mechanisms.commission.auditor import audit
-from simulation.model import SocialCommerceModel
+from simulation.model import METRICS, SocialCommerceModel
 from simulation.results import default_run_dir, staged, utc_stamp, write_files, write_run
 from simulation.scenario import ScenarioError, load_scenario, parse_override
 from simulation.scenario.reference import keys, presets
 from simulation.viz.report import write_report
-from simulation.viz.tables import comparison_table, format_audit, format_summary, markdown_table
+from simulation.viz.tables import (
+    comparison_table,
+    format_audit,
+    format_summary,
+    markdown_table,
+    paired_table,
+)
 from simulation.world.footprint import check_fits
 
 BAD_INPUT = 2
@@ -140,15 +146,46 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     report = commands.add_parser("report", help="Markdown report of a sweep's store")
     report.add_argument("store", type=Path, help="a sweep's --out folder")
-    compare = commands.add_parser("compare", help="runs side by side (table, CSV, Markdown)")
-    compare.add_argument("runs", type=Path, nargs="+", metavar="RUN_DIR", help="run folders")
+    compare = commands.add_parser(
+        "compare",
+        help="run folders side by side, or a scenario against a change to it, replicated",
+    )
+    compare.add_argument(
+        "runs",
+        type=Path,
+        nargs="+",
+        metavar="RUN_DIR|SCENARIO",
+        help="run folders; or one scenario file, compared with --change",
+    )
+    compare.add_argument(
+        "--change",
+        dest="changes",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="with a scenario: a change to it (repeatable; all are made together)",
+    )
+    compare.add_argument(
+        "--replicates", type=non_negative, default=5, help="with a scenario: runs of each"
+    )
+    compare.add_argument(
+        "--workers", type=non_negative, default=1, help="local processes, at most one per CPU"
+    )
+    compare.add_argument("--steps", type=non_negative, help="override run.steps (days)")
+    add_overrides(compare)
+    compare.add_argument(
+        "--metrics", metavar="NAME,NAME", help="with a scenario: the metrics to show"
+    )
+    compare.add_argument("--quiet", action="store_true", help="no progress bar")
     compare.add_argument(
         "--out", type=Path, help="folder for the tables (default: results/comparisons/<time>/)"
     )
     return parser
 
 
-def with_debug(add_parser):
+def with_debug(
+    add_parser: Callable[..., argparse.ArgumentParser],
+) -> Callable[..., argparse.ArgumentParser]:
     """Subcommands take `--debug` too (after the command), without undoing it before."""
 
     def add(*args, **kwargs) -> argparse.ArgumentParser:
@@ -245,7 +282,9 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         expected = check_fits(scenario)
     except ScenarioError as err:
-        raise ScenarioError(str(args.scenario), err.key, err.message) from None
+        sized = any(key.split(".")[0] in ("population", "graph") for key in overrides)
+        source = "--set" if sized else str(args.scenario)
+        raise ScenarioError(source, err.key, err.message) from None
     if expected.seconds > LONG_RUN_SECONDS:
         print(
             f"sharelab: this run will take about {expected.seconds / 60:,.0f} minutes",
@@ -285,7 +324,9 @@ def keys_command(args: argparse.Namespace) -> int:
     """`sharelab keys [SECTION]`: every key with its type, default, scope and meaning."""
     rows = keys(args.section)
     if not rows:
-        sections = ", ".join(dict.fromkeys(row["key"].split(".")[0] for row in keys()))
+        sections = ", ".join(
+            dict.fromkeys(row["key"].split(".")[0] for row in keys() if "." in row["key"])
+        )
         raise ScenarioError("keys", args.section, f"no such section; one of {sections}")
     table = [(r["key"], r["type"], str(r["default"]), r["scope"], r["meaning"]) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(4)]
@@ -314,6 +355,10 @@ def compare_command(args: argparse.Namespace) -> int:
     The output folder and every summary are checked before anything is written."""
     out = args.out or Path("results") / "comparisons" / utc_stamp()
     refuse_to_overwrite(out)
+    if args.runs[0].suffix == ".toml":
+        return compare_scenarios(args, out)
+    if args.changes:
+        raise ScenarioError("--change", None, "changes a scenario: give a .toml file to compare")
     summaries = []
     for run_dir in args.runs:
         path = run_dir / "summary.json"
@@ -344,6 +389,66 @@ def compare_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def compare_scenarios(args: argparse.Namespace, out: Path) -> int:
+    """`sharelab compare SCENARIO --change KEY=VALUE ...`: the scenario as it is and with
+    every change made together, each run --replicates times on the same seeds; each
+    metric's mean and 95% interval, and the paired difference with its 95% interval."""
+    if len(args.runs) > 1:
+        raise ScenarioError(str(args.runs[1]), None, "compare one scenario with --change")
+    declared = {m.name for m in METRICS}
+    metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
+    for name in metrics or []:
+        if name not in declared:
+            raise ScenarioError("--metrics", name, "not a metric; see docs/model.md §7.9")
+    if args.replicates < 2:
+        raise ScenarioError("--replicates", None, "at least 2, for an interval")
+    overrides = dict(parse_override(text) for text in args.overrides)
+    if args.steps is not None:
+        overrides["run.steps"] = args.steps
+    changes = dict(parse_override(text) for text in args.changes)
+    sweep = Sweep(
+        args.runs[0],
+        changes=changes,
+        replicates=args.replicates,
+        workers=capped_workers(args.workers),
+        out=out / "runs",
+        overrides=overrides,
+        progress=not args.quiet,
+    )
+    runs = sweep.run()
+    failed = runs[runs["status"] != "done"]
+    if not failed.empty:
+        print(
+            f"sharelab: error: {len(failed)} of {len(runs)} runs failed (first: "
+            f"{failed['error'].iloc[0]}); their rows are in {out / 'runs'}",
+            file=sys.stderr,
+        )
+        return FAULT
+    changed = "; ".join(args.changes)
+    names = (args.runs[0].stem, f"{args.runs[0].stem} with {changed}")
+    table = paired_table(runs, names, metrics)
+    write_files(
+        out / "tables",
+        {"comparison.csv": table.to_csv(), "comparison.md": markdown_table(table)},
+    )
+    print(f"A: {names[0]}\nB: {names[1]}\n{args.replicates} runs of each, on the same seeds\n")
+    print(table.set_axis(["A", "B", "B − A (paired 95% CI)"], axis=1).to_string())
+    print(f"\ncomparison: {out / 'tables'}")
+    return 0
+
+
+def capped_workers(requested: int) -> int:
+    """Local worker processes: as asked, but at most one per CPU (with a note)."""
+    cpus = os.cpu_count() or 1
+    workers = min(max(requested, 1), cpus)
+    if workers < requested:
+        print(
+            f"sharelab: --workers {requested} is more than the {cpus} CPUs here; using {workers}",
+            file=sys.stderr,
+        )
+    return workers
+
+
 def sweep_command(args: argparse.Namespace) -> int:
     """`sharelab sweep`: run or resume a sweep; Ctrl-C or SIGTERM keeps what finished
     and stops the workers. Local workers beyond one per CPU are capped, with a note."""
@@ -354,9 +459,8 @@ def sweep_command(args: argparse.Namespace) -> int:
     overrides = dict(parse_override(text) for text in args.overrides)
     if args.steps is not None:
         overrides["run.steps"] = args.steps
-    cpus = os.cpu_count() or 1
     local = args.dask in (None, "local")
-    workers = min(max(args.workers, 1), cpus) if local else max(args.workers, 1)
+    workers = capped_workers(args.workers) if local else max(args.workers, 1)
     sweep = Sweep(
         args.scenario,
         vary=parse_vary(args.vary),
@@ -369,12 +473,6 @@ def sweep_command(args: argparse.Namespace) -> int:
         overrides=overrides,
         progress=not args.quiet,
     )
-    if workers < args.workers:
-        print(
-            f"sharelab: --workers {args.workers} is more than the {cpus} CPUs here; "
-            f"using {workers}",
-            file=sys.stderr,
-        )
     terminate = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         runs = sweep.run()

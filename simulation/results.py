@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from simulation.experiments.provenance import utc_stamp, versions
+from simulation.experiments.store import alive
 from simulation.model import SocialCommerceModel
 from simulation.scenario.loading import scenario_toml
 from simulation.viz.compliance import save_compliance_plot
@@ -56,22 +57,11 @@ def staged(out: Path, replace: bool = False) -> Iterator[Path]:
 
 def remove_dead_staging(folder: Path) -> None:
     """Remove staging folders in `folder` left by processes that died before moving
-    them into place (killed runs)."""
+    them into place (killed runs); only names `staged` makes are touched."""
     for staging in folder.glob(".*.partial-*"):
         pid = staging.name.rpartition("-")[2]
-        if pid.isdigit() and not alive(int(pid)):
+        if staging.is_dir() and pid.isdigit() and not alive(int(pid)):
             shutil.rmtree(staging, ignore_errors=True)
-
-
-def alive(pid: int) -> bool:
-    """Whether a process of this id exists."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def write_run(model: SocialCommerceModel, out: Path) -> dict[str, Any]:

@@ -32,7 +32,7 @@ def test_presets_lists_every_shipped_scenario_with_its_description(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == len(list(SCENARIOS.rglob("*.toml")))
     pyramid = next(line for line in lines if "pyramid.toml" in line)
-    assert "Entry fee, recruiting bonuses" in pyramid
+    assert "Entry and monthly fees, recruiting bonuses" in pyramid
     assert main(["presets", "--root", "nowhere"]) == 2
 
 
@@ -48,7 +48,7 @@ def test_keys_cover_the_schema_with_types_defaults_and_meanings(capsys):
     entry = next(line for line in out.splitlines() if line.startswith("commission.entry_fee"))
     assert "number" in entry and "0.0" in entry and "policy" in entry and "RMB" in entry
     assert main(["keys", "nope"]) == 2
-    assert "one of name, description, run" in capsys.readouterr().err
+    assert "one of run, population, graph" in capsys.readouterr().err
 
 
 def test_help_shows_defaults_worth_stating(capsys):

@@ -64,11 +64,16 @@ def test_a_name_must_be_a_folder_name(name, tmp_path, capsys):
     assert "--set: name: " in line
     assert everything(tmp_path) == []
     assert load_scenario(BASELINE, {"name": "会员-plan_2.v1"}).name == "会员-plan_2.v1"
+    (tmp_path / "_my copy (2).toml").write_text(f'extends = "{BASELINE}"\n')
+    assert load_scenario(tmp_path / "_my copy (2).toml").name == "my_copy__2_"
 
 
 def test_a_population_that_cannot_fit_is_refused_before_anything_is_drawn(tmp_path, capsys):
     line = fails(["run", BASELINE, *SMALL, "--set", "population.size=10000000000"], capsys)
-    assert "GiB of memory" in line and line.startswith(f"sharelab: error: {BASELINE}: ")
+    assert line.startswith("sharelab: error: --set: population.size: 10,000,000,000 people")
+    assert "GiB of memory" in line
+    line = fails(["sweep", BASELINE, "--vary", "population.size=10000000000", "--out", "s"], capsys)
+    assert line.startswith("sharelab: error: --vary: population.size: ")
     dense = ["--set", 'graph={kind="erdos_renyi", mean_degree=19990.0}']
     assert "GiB of memory" in fails(["run", BASELINE, *SMALL[2:], *dense], capsys)
     assert everything(tmp_path) == []
@@ -124,6 +129,7 @@ def test_an_intervention_after_the_last_day_is_refused(tmp_path, capsys):
     )
     line = fails(["run", "late.toml", *SMALL, "--steps", "10"], capsys)
     assert "interventions.0.day: day 500 is after the run's last day (10)" in line
+    assert line.endswith("run.steps is set in --set")
 
 
 def test_tiers_have_unique_names_and_climb(capsys):
@@ -131,12 +137,17 @@ def test_tiers_have_unique_names_and_climb(capsys):
     assert "--set: tiers: each name once, but a repeats" in fails(
         ["audit", BASELINE, "--set", twice], capsys
     )
-    falling = (
+    easier = (
         'tiers=[{name="a", direct_rate=0.1}, {name="b", direct_rate=0.2, min_sales=300.0}, '
         '{name="c", direct_rate=0.3, min_sales=100.0}]'
     )
-    line = fails(["audit", BASELINE, "--set", falling], capsys)
-    assert "--set: tiers.2.min_sales: falls up the ladder, from 300 (b) to 100 (c)" in line
+    line = fails(["audit", BASELINE, "--set", easier], capsys)
+    assert "--set: tiers.2: c asks no more than b below it on every threshold" in line
+    traded = (
+        'tiers=[{name="a", direct_rate=0.1}, {name="b", direct_rate=0.2, min_sales=300.0}, '
+        '{name="c", direct_rate=0.3, min_sales=100.0, min_team=5}]'
+    )
+    assert main(["audit", BASELINE, "--set", traded]) == 0  # less own sales, a bigger team
 
 
 def test_set_merges_a_table_into_the_files_table(tmp_path):
@@ -267,3 +278,10 @@ def test_an_entry_of_a_table_list_is_addressed_by_its_index(tmp_path, capsys):
     model = SocialCommerceModel(load_scenario("cut.toml"))
     model.run()
     assert list(model.datacollector.get_model_vars_dataframe()["direct_rate"]) == [0.1, 0.25, 0.25]
+
+
+def test_a_relative_edge_list_in_a_set_table_is_made_absolute(tmp_path):
+    (tmp_path / "rel.txt").write_text("0 1\n1 2\n")
+    graph = {"kind": "edgelist", "path": "rel.txt"}
+    scenario = load_scenario(BASELINE, {"graph": graph, "population.initial_members": 1})
+    assert scenario.graph.path == str(tmp_path / "rel.txt")

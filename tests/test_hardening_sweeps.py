@@ -426,3 +426,34 @@ def test_a_sweep_killed_three_times_ends_as_one_that_never_was(tmp_path):
     pd.testing.assert_frame_equal(comparable(resumed), comparable(whole))
     assert len(list(out.glob("timeseries/*.parquet"))) == 12
     assert not hidden(out) and not (out / "quarantine").exists()
+
+
+def test_sampled_whole_number_keys_of_list_entries_are_rounded():
+    from simulation.experiments.design import integer_keys
+
+    keys = ["tiers.1.min_team", "tiers.1.min_sales", "population.size", "nope.x"]
+    assert integer_keys(keys) == ["tiers.1.min_team", "population.size"]
+
+
+def test_reopening_a_store_keeps_the_users_hidden_files(tmp_path):
+    from simulation.experiments.runner import Sweep
+
+    def sweep() -> Sweep:
+        return Sweep(
+            SCENARIOS / "baseline.toml",
+            vary={"run.seed": [1]},
+            overrides={"population.size": 300, "run.steps": 3},
+            out=tmp_path / "store",
+            progress=False,
+        )
+
+    sweep().run()
+    notes = tmp_path / "store" / ".notes-2024"
+    notes.mkdir()
+    (notes / "a").write_text("mine")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    debris = tmp_path / "store" / f".manifest.json.{dead.pid}"
+    debris.write_text("half")
+    sweep().run()
+    assert (notes / "a").read_text() == "mine" and not debris.exists()

@@ -77,7 +77,9 @@ def point_means(runs: pd.DataFrame, metric: str) -> np.ndarray:
 def paired_differences(runs: pd.DataFrame, metric: str, reference: int = 0) -> pd.DataFrame:
     """Each point's difference from the reference point in `metric`, with the 95% CI
     of the paired difference (replicate by replicate) and of the unpaired one (Welch)."""
-    done = completed(runs).pivot_table(index="replicate", columns="point", values=metric)
+    done = completed(runs).pivot_table(
+        index="replicate", columns="point", values=metric, dropna=False
+    )
     base = done[reference]
     rows = []
     for point in done.columns:

@@ -8,6 +8,7 @@ SALib, so that the same design feeds its sensitivity analysis.
 from __future__ import annotations
 
 import itertools
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from simulation.scenario.schema import Scenario
 SAMPLERS = ("lhs", "sobol", "morris")
 MORRIS_LEVELS = 4
 VARY_SOURCE = "--vary"
+WHOLE_NUMBER_LIMIT = 2**53  # the largest whole number a sampled float holds exactly
 MAX_RUNS = 1_000_000
 
 
@@ -81,6 +83,30 @@ def factorial(vary: dict[str, list[Any]]) -> Design:
     return Design("factorial", pd.DataFrame(rows, columns=list(vary)))
 
 
+def variants(base: Scenario, changes: dict[str, Any]) -> Design:
+    """Two points: the base scenario as it is, and with all `changes` made together (a
+    policy and its reform); point 0 holds the base's own values of the changed keys."""
+    if not changes:
+        raise ScenarioError("--change", None, "give at least one KEY=VALUE to compare against")
+    dumped = base.model_dump(mode="json")
+    before = {key: value_at(dumped, key) for key in changes}
+    points = pd.DataFrame([before, dict(changes)], columns=list(changes), dtype=object)
+    return Design("variants", points)
+
+
+def value_at(table: Any, key: str) -> Any:
+    """The value of a dotted key (list entries by index) in a dumped scenario; None
+    where the scenario does not have it."""
+    for part in key.split("."):
+        if isinstance(table, list) and part.isdigit() and int(part) < len(table):
+            table = table[int(part)]
+        elif isinstance(table, dict) and part in table:
+            table = table[part]
+        else:
+            return None
+    return table
+
+
 def sampled(
     method: str, n: int, ranges: dict[str, tuple[float, float]], seed: int, integers=()
 ) -> Design:
@@ -103,6 +129,10 @@ def sampled(
         matrix = latin.sample(problem, n, seed=seed)
     points = pd.DataFrame(matrix, columns=list(ranges))
     for key in integers:
+        if max(abs(bound) for bound in ranges[key]) > WHOLE_NUMBER_LIMIT:
+            raise ScenarioError(
+                "--range", key, "a whole-number key: its range must be within ±2^53"
+            )
         points[key] = points[key].round().astype(int)
     return Design(method, points, dict(ranges))
 
@@ -170,15 +200,24 @@ def parse_sample(text: str) -> tuple[str, int]:
 
 
 def integer_keys(keys: list[str]) -> list[str]:
-    """The keys whose scenario field is an integer (sampled values are rounded)."""
-    found = []
-    for key in keys:
-        section, _, name = key.partition(".")
-        model = Scenario.model_fields.get(section)
-        fields = getattr(model.annotation, "model_fields", {}) if model else {}
-        if name in fields and fields[name].annotation is int:
-            found.append(key)
-    return found
+    """The keys whose scenario field is an integer (sampled values are rounded), list
+    entries included (`tiers.1.min_team`)."""
+    return [key for key in keys if field_type(key) is int]
+
+
+def field_type(key: str) -> Any:
+    """The type of the scenario field a dotted key names (None if there is none)."""
+    model: Any = Scenario
+    annotation: Any = None
+    for part in key.split("."):
+        if part.isdigit() and typing.get_origin(annotation) is list:
+            model = annotation = typing.get_args(annotation)[0]
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        model = annotation = field.annotation
+    return annotation
 
 
 def _split(values: str) -> list[str]:

@@ -29,6 +29,7 @@ from simulation.experiments.design import (
     parse_sample,
     sample_size,
     sampled,
+    variants,
 )
 from simulation.experiments.executors import dask_address, executor
 from simulation.experiments.provenance import utc_stamp, versions
@@ -42,6 +43,7 @@ from simulation.scenario import (
     scenario_hash,
     with_overrides,
 )
+from simulation.world.footprint import check_fits
 
 SUMMARY_TEXT = ("scenario", "scenario_hash")
 
@@ -93,7 +95,8 @@ class Sweep:
 
     `scenario` is a path or a Scenario; `vary` maps keys to lists of values
     (factorial), or `sample` ("sobol:64", "morris:10", "lhs:50") with `ranges`
-    ({key: (low, high)}) draws points. Results stream into the store at `out`;
+    ({key: (low, high)}) draws points, or `changes` ({key: value}) makes two points, the
+    scenario as it is and with every change made together. Results stream into the store at `out`;
     running the same sweep again resumes it. Everything is checked before anything
     starts: the design (at most MAX_RUNS runs), every point, the Dask address.
     """
@@ -112,6 +115,7 @@ class Sweep:
         overrides: dict[str, Any] | None = None,
         design_seed: int = 0,
         progress: bool = True,
+        changes: dict[str, Any] | None = None,
     ) -> None:
         if isinstance(scenario, Scenario):
             base = with_overrides(scenario, overrides or {})
@@ -125,7 +129,14 @@ class Sweep:
             raise ScenarioError("--range", None, "a range is sampled: give --sample with it")
         self.base = base
         self.base_hash = scenario_hash(base)
-        if sample is not None:
+        if changes is not None:
+            if sample is not None or vary:
+                raise ScenarioError(
+                    "--change", None, "compares two variants: no --vary or --sample"
+                )
+            check_size(2, replicates, "--replicates")
+            self.design = variants(base, changes)
+        elif sample is not None:
             method, count = parse_sample(sample)
             ranges = dict(ranges or {})
             check_size(sample_size(method, count, len(ranges)), replicates, "--sample")
@@ -134,8 +145,13 @@ class Sweep:
             vary = dict(vary or {})
             check_size(math.prod(len(values) for values in vary.values()), replicates, "--vary")
             self.design = factorial(vary)
+        source = "--change" if changes is not None else "--vary"
         for point in range(len(self.design.points)):
-            with_overrides(base, self.design.overrides(point), "--vary")
+            scenario = with_overrides(base, self.design.overrides(point), source)
+            try:
+                check_fits(scenario)
+            except ScenarioError as err:
+                raise ScenarioError(source, err.key, err.message) from None
         self.replicates = replicates
         self.workers = workers
         self.dask = dask if dask is None else dask_address(dask)

@@ -36,6 +36,9 @@ MANIFEST_KEYS = {"design": dict, "scenario": dict, "scenario_hash": str, "replic
 JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number"}
 
 
+STAGING = re.compile(r"\.(?:manifest\.json|runs\.parquet)\.(\d+)|\.report\.partial-(\d+)")
+
+
 class SweepStore:
     """DIR/manifest.json, DIR/rows/<key>.parquet, DIR/timeseries/<key>.parquet,
     DIR/runs.parquet, DIR/quarantine/ (files that could not be read) and DIR/.lock."""
@@ -97,13 +100,14 @@ class SweepStore:
 
     def _clear_debris(self) -> None:
         """Delete staging files of killed writers: every hidden file in rows/ and
-        timeseries/ (only the lock holder writes there) and hidden entries of the store
-        whose writer, the process named at the end, has gone."""
+        timeseries/ (only the lock holder writes there), and the store's own staging
+        names (manifest, runs table, report) whose writer, the process named at the
+        end, has gone; any other file is the user's and stays."""
         for stale in [*self.rows.glob(".*"), *self.series.glob(".*")]:
             stale.unlink()
         for stale in self.root.glob(".*"):
-            writer = re.search(r"[.-](\d+)$", stale.name)
-            if writer is None or alive(int(writer[1])):
+            writer = STAGING.fullmatch(stale.name)
+            if writer is None or alive(int(writer[1] or writer[2])):
                 continue
             if stale.is_dir():
                 shutil.rmtree(stale)

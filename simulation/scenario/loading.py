@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -39,7 +40,9 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     """
     path = Path(path)
     raw, origins = _read_chain(path.resolve(), chain=())
-    raw.setdefault("name", path.stem)
+    if "name" not in raw:
+        raw["name"] = folder_name(path.stem)
+        origins["name"] = str(path)
     for key, value in (overrides or {}).items():
         _apply_override(raw, origins, key, value)
     try:
@@ -51,6 +54,13 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         raise ScenarioError(source, "graph.path", f"no such file: {scenario.graph.path}")
     check_interventions(scenario, origins.get("interventions", str(path)))
     return scenario
+
+
+def folder_name(stem: str) -> str:
+    """A scenario's default name from its file name, made a safe folder name (spaces
+    and other signs become '_')."""
+    name = re.sub(r"[^\w.+-]", "_", stem).lstrip("_.+-")[:80]
+    return name or "scenario"
 
 
 def intervention_changes(changes: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -147,6 +157,7 @@ def _read_chain(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[str, st
     parent = raw.pop("extends", None)
     if chain:
         raw.pop("name", None)
+        origins.pop("name", None)
     if parent is None:
         return raw, origins
     if not isinstance(parent, str):
@@ -229,6 +240,8 @@ def _apply_override(
     origins[key] = source
     if isinstance(value, dict):
         origins |= {leaf: source for leaf in _leaf_keys(value, f"{key}.")}
+        if isinstance(value.get("path"), str):
+            value = value | {"path": str(Path(value["path"]).resolve())}
         old = table[last] if isinstance(table, list) else table.get(last)
         if isinstance(old, dict):
             value = _merge({parts[-1]: old}, {parts[-1]: value})[parts[-1]]
@@ -265,6 +278,8 @@ def _explain(err: ValidationError, origins: dict[str, str], top: str) -> Scenari
     rule = first.get("ctx", {}).get("error")
     if isinstance(rule, RuleError):
         key, message = rule.key, str(rule)
+        for related in rule.related:
+            message += f"; {related} is set in {origin(origins, related, top)}"
     source = origin(origins, key, top)
     shows_input = first["type"] not in ("missing", "extra_forbidden") and rule is None
     if shows_input and not isinstance(first.get("input", {}), (dict, list)):

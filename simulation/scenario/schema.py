@@ -22,6 +22,7 @@ Scope = Literal["world", "run", "policy"]
 WORLD: dict[str, Any] = {"scope": "world"}
 RUN: dict[str, Any] = {"scope": "run"}
 
+THRESHOLDS = ("min_sales", "min_team", "min_team_sales")
 SAFE_NAME = re.compile(r"[^\W_][\w.+-]{0,79}")
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -30,10 +31,11 @@ Money = Annotated[float, Field(ge=0.0)]
 
 class RuleError(ValueError):
     """A whole-scenario rule broken at one key (dotted, list items by index), so the
-    error line can name the key and the file that set it."""
+    error line can name the key and the file that set it, and where each `related`
+    key it was weighed against was set."""
 
-    def __init__(self, key: str, message: str) -> None:
-        self.key = key
+    def __init__(self, key: str, message: str, related: tuple[str, ...] = ()) -> None:
+        self.key, self.related = key, related
         super().__init__(message)
 
 
@@ -383,15 +385,14 @@ class Scenario(Section):
 
     @model_validator(mode="after")
     def _ladder_climbs(self) -> Scenario:
-        for threshold in ("min_sales", "min_team", "min_team_sales"):
-            for upper, (below, above) in enumerate(pairwise(self.tiers), start=1):
-                low, high = getattr(below, threshold), getattr(above, threshold)
-                if high < low:
-                    raise RuleError(
-                        f"tiers.{upper}.{threshold}",
-                        f"falls up the ladder, from {low:g} ({below.name}) to {high:g} "
-                        f"({above.name}); a higher tier takes at least as much",
-                    )
+        for upper, (below, above) in enumerate(pairwise(self.tiers), start=1):
+            easier = all(getattr(above, t) <= getattr(below, t) for t in THRESHOLDS)
+            if upper > 1 and easier:
+                raise RuleError(
+                    f"tiers.{upper}",
+                    f"{above.name} asks no more than {below.name} below it on every threshold "
+                    f"({', '.join(THRESHOLDS)}), so {below.name} could never be held",
+                )
         return self
 
     @model_validator(mode="after")
@@ -402,6 +403,7 @@ class Scenario(Section):
                     f"interventions.{index}.day",
                     f"day {intervention.day} is after the run's last day ({self.run.steps}), "
                     "so it would never apply",
+                    ("run.steps",),
                 )
         return self
 

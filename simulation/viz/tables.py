@@ -6,7 +6,9 @@ from typing import Any
 
 import pandas as pd
 
+from simulation.experiments.analysis import mean_ci, paired_differences
 from simulation.mechanisms.base import GROUPS, Metric
+from simulation.mechanisms.compliance import RULES
 from simulation.model import METRICS
 
 
@@ -91,6 +93,87 @@ def comparison_table(summaries: list[dict[str, Any]], names: list[str]) -> pd.Da
         ", ".join(sorted({f["rule"] for f in s["flags"]})) or "none" for s in summaries
     ]
     return pd.DataFrame.from_dict(rows, orient="index", columns=names)
+
+
+COMPARED = tuple(
+    dict.fromkeys(
+        (
+            "ever_members",
+            "members",
+            "gmv",
+            "platform_margin",
+            "commissions_paid",
+            "fee_revenue",
+            "payout_ratio",
+            "brushed_order_share",
+            *(rule.indicator for rule in RULES),
+            "loss_fraction_at_retail",
+            "loss_fraction_at_cost",
+        )
+    )
+)
+COUNTS = ("people", "orders", "trees", "levels", "customers", "shares", "days")
+
+
+def readable(metric: Metric, value: float, signed: bool = False) -> str:
+    """A value in its metric's unit, for reading: shares as %, (differences of shares in
+    percentage points), money in RMB with K and M, counts with thousands separators."""
+    if value is None or value != value:
+        return NOT_APPLICABLE
+    sign = "+" if signed and value > 0 else ""
+    if metric.unit == "share":
+        return f"{sign}{100 * value:.1f} pp" if signed else metric.fmt.format(value)
+    if metric.unit == "RMB":
+        if abs(value) >= 1e6:
+            return f"{sign}{value / 1e6:,.2f} M"
+        if abs(value) >= 1e4:
+            return f"{sign}{value / 1e3:,.1f} K"
+        return f"{sign}{value:,.2f}"
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{sign}{value:,.0f}"
+    return f"{sign}{value:,.2f}"
+
+
+def with_interval(metric: Metric, mean: float, low: float, high: float) -> str:
+    """A mean and its 95% interval, the interval cut at 0 for metrics that cannot be
+    negative (shares, counts); the mean alone where there is no interval."""
+    if metric.unit == "share" or metric.unit in COUNTS:
+        low = max(low, 0.0)
+    shown = readable(metric, mean)
+    if low != low or high != high or low == high:
+        return shown
+    return f"{shown} ({readable(metric, low)} to {readable(metric, high)})"
+
+
+def paired_table(
+    runs: pd.DataFrame, names: tuple[str, str], metrics: list[str] | None = None
+) -> pd.DataFrame:
+    """Two points of a sweep (0 and 1) side by side over their replicates, metric by
+    metric: each one's mean with its 95% interval, and their difference with the 95%
+    interval of the paired difference (common random numbers)."""
+    declared = {m.name: m for m in METRICS}
+    rows = {}
+    for name in metrics or COMPARED:
+        metric = declared[name]
+        cells = []
+        for point in (0, 1):
+            values = runs.loc[(runs["point"] == point) & (runs["status"] == "done"), name]
+            cells.append(with_interval(metric, *mean_ci(values.dropna().to_numpy())))
+        difference = paired_differences(runs, name).iloc[0]
+        mean, low, high = (difference[k] for k in ("difference", "paired_ci_low", "paired_ci_high"))
+        cells.append(
+            readable(metric, mean, signed=True)
+            + (
+                ""
+                if low != low
+                else f" ({readable(metric, low, True)} to {readable(metric, high, True)})"
+            )
+        )
+        unit = "" if f"({metric.unit})" in metric.label else f" ({metric.unit})"
+        rows[f"{metric.label}{unit}"] = cells
+    return pd.DataFrame.from_dict(
+        rows, orient="index", columns=[*names, "difference (paired 95% CI)"]
+    )
 
 
 def metrics_markdown(metrics: tuple[Metric, ...]) -> str:

@@ -80,11 +80,11 @@ def check_fits(scenario: Scenario) -> Footprint:
     need = footprint(scenario)
     have = available_memory()
     if need.bytes > have:
-        key = "graph" if stored_ties(scenario) * PER_TIE > need.bytes / 2 else "population.size"
         raise ScenarioError(
             f"scenario {scenario.name}",
-            key,
-            f"needs about {need.bytes / 2**30:,.1f} GiB of memory and this machine has "
+            "population.size",
+            f"{scenario.population.size:,} people with {stored_ties(scenario):,.0f} ties "
+            f"need about {need.bytes / 2**30:,.1f} GiB of memory and this machine has "
             f"{have / 2**30:,.1f} GiB available; try fewer people or ties",
         )
     return need

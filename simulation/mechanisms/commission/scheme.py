@@ -34,7 +34,8 @@ Lines = list[tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]]
 @dataclass(frozen=True)
 class SettledDay:
     """The payout lines of a day, the pay the cap withheld (owed), and the platform's
-    side of it, in cents."""
+    side of it, in cents; `fees` are the newcomers' entry fees (renewal fees are the
+    settlement mechanism's)."""
 
     payouts: Payouts
     owed: Payouts
