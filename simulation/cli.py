@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+import pandas as pd
 from tqdm import tqdm
 
 from simulation.experiments import analysis
@@ -38,6 +39,7 @@ from simulation.viz.tables import (
     format_summary,
     markdown_table,
     paired_table,
+    readable_summary,
 )
 from simulation.world.footprint import check_fits
 
@@ -144,8 +146,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_overrides(sweep)
     sweep.add_argument("--out", type=Path, required=True, help="the sweep's store folder")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument("--metrics", metavar="NAME,NAME", help="the metrics to summarise")
     report = commands.add_parser("report", help="Markdown report of a sweep's store")
     report.add_argument("store", type=Path, help="a sweep's --out folder")
+    report.add_argument("--metrics", metavar="NAME,NAME", help="the metrics to report")
+    report.add_argument(
+        "--reference",
+        type=non_negative,
+        default=0,
+        help="the point other points are compared with (paired differences)",
+    )
     compare = commands.add_parser(
         "compare",
         help="run folders side by side, or a scenario against a change to it, replicated",
@@ -395,11 +405,7 @@ def compare_scenarios(args: argparse.Namespace, out: Path) -> int:
     metric's mean and 95% interval, and the paired difference with its 95% interval."""
     if len(args.runs) > 1:
         raise ScenarioError(str(args.runs[1]), None, "compare one scenario with --change")
-    declared = {m.name for m in METRICS}
-    metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
-    for name in metrics or []:
-        if name not in declared:
-            raise ScenarioError("--metrics", name, "not a metric; see docs/model.md §7.9")
+    metrics = chosen_metrics(args)
     if args.replicates < 2:
         raise ScenarioError("--replicates", None, "at least 2, for an interval")
     overrides = dict(parse_override(text) for text in args.overrides)
@@ -435,6 +441,24 @@ def compare_scenarios(args: argparse.Namespace, out: Path) -> int:
     print(table.set_axis(["A", "B", "B − A (paired 95% CI)"], axis=1).to_string())
     print(f"\ncomparison: {out / 'tables'}")
     return 0
+
+
+def chosen_metrics(args: argparse.Namespace) -> list[str] | None:
+    """The metrics `--metrics` names (checked against the declarations), or None for
+    the default set."""
+    if not args.metrics:
+        return None
+    declared = {m.name for m in METRICS}
+    chosen = [name.strip() for name in args.metrics.split(",") if name.strip()]
+    for name in chosen:
+        if name not in declared:
+            raise ScenarioError("--metrics", name, "not a metric; see docs/model.md §7.9")
+    return chosen
+
+
+def readable(table: pd.DataFrame) -> str:
+    """A summary table as text: metrics down the side when there are few points."""
+    return (table.T if len(table) <= 6 else table).to_string()
 
 
 def capped_workers(requested: int) -> int:
@@ -486,9 +510,18 @@ def sweep_command(args: argparse.Namespace) -> int:
         return INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, terminate)
-    failed = int((runs["status"] != "done").sum())
-    print(f"{len(runs)} runs ({failed} failed) in {args.out}")
-    print(analysis.point_summary(runs, sweep.design.parameters).to_string(index=False))
+    failed = runs[runs["status"] != "done"]
+    expected = len(sweep.tasks())
+    print(f"{len(runs)} of {expected} runs done ({len(failed)} failed) in {args.out}")
+    summary = analysis.point_summary(runs, sweep.design.parameters, chosen_metrics(args))
+    print(readable(readable_summary(summary, sweep.design.parameters)))
+    if len(failed) or len(runs) < expected:
+        for row in failed.itertuples():
+            print(
+                f"sharelab: run failed: point {row.point}, replicate {row.replicate}: {row.error}",
+                file=sys.stderr,
+            )
+        return FAULT
     return 0
 
 
@@ -505,7 +538,7 @@ def report_command(args: argparse.Namespace) -> int:
     runs = store.runs()
     folder = args.store / "report"
     with staged(folder, replace=True) as staging:
-        write_report(runs, design, manifest, staging)
+        write_report(runs, design, manifest, staging, chosen_metrics(args), args.reference)
     print(f"report: {folder / 'report.md'}")
     return 0
 

@@ -227,7 +227,7 @@ def test_sweep_and_report_commands(tmp_path, capsys):
         "--quiet",
     ]
     assert main(args) == 0
-    assert "4 runs (0 failed)" in capsys.readouterr().out
+    assert "4 of 4 runs done (0 failed)" in capsys.readouterr().out
     assert main(args) == 0
     assert len(pd.read_parquet(out / "runs.parquet")) == 4
     assert main(["report", str(out)]) == 0

@@ -315,7 +315,7 @@ def test_a_sweep_piped_into_a_closed_reader_ends_quietly(tmp_path):
     assert "Traceback" not in err and "Exception ignored" not in err
     shell = " ".join(cli(*sweep_again(tmp_path / "h"))) + " | head -1"
     piped = subprocess.run(shell, shell=True, env=ENV, capture_output=True, text=True, check=True)
-    assert piped.stdout.startswith("2 runs (0 failed)") and piped.stderr == ""
+    assert piped.stdout.startswith("2 of 2 runs done (0 failed)") and piped.stderr == ""
 
 
 WORKER_SWEEP = [
@@ -412,7 +412,7 @@ def test_a_sweep_killed_three_times_ends_as_one_that_never_was(tmp_path):
         worker_sweep(out), env=ENV, capture_output=True, text=True, timeout=120
     )
     assert finished.returncode == 0, finished.stderr
-    assert "12 runs (0 failed)" in finished.stdout
+    assert "12 of 12 runs done (0 failed)" in finished.stdout
     Sweep(
         BASELINE,
         vary={"commission.entry_fee": [0, 10, 20, 30, 40, 50]},

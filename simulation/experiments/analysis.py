@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from simulation.experiments.design import Design
+
 LEVEL = 0.95
 KEY_METRICS = (
     "ever_members",
@@ -72,6 +74,17 @@ def point_means(runs: pd.DataFrame, metric: str) -> np.ndarray:
     means = completed(runs).groupby("point")[metric].mean()
     index = np.arange(int(runs["point"].max()) + 1)
     return means.reindex(index).to_numpy(dtype=np.float64)
+
+
+def main_effects(
+    runs: pd.DataFrame, design: Design, parameter: str, metrics: list[str]
+) -> pd.DataFrame:
+    """For each level of `parameter` in a factorial design, each metric's mean over the
+    points at that level (every combination of the other parameters weighs the same)."""
+    points = design.points.map(scalar)
+    means = completed(runs).groupby("point")[metrics].mean()
+    table = points[[parameter]].join(means, how="inner")
+    return table.groupby(parameter, sort=False)[metrics].mean()
 
 
 def paired_differences(runs: pd.DataFrame, metric: str, reference: int = 0) -> pd.DataFrame:

@@ -12,7 +12,14 @@ import pandas as pd
 from simulation.experiments import analysis, sensitivity
 from simulation.experiments.design import Design
 from simulation.model import METRICS
-from simulation.viz.tables import markdown_table
+from simulation.scenario import ScenarioError
+from simulation.viz.tables import (
+    labelled,
+    markdown_table,
+    readable,
+    readable_summary,
+    signed_interval,
+)
 
 MAX_LINES = 8
 RUN_FIGURES = {m.name: m for m in METRICS if m.kind != "daily"}
@@ -65,11 +72,38 @@ def sensitivity_plot(indices: pd.DataFrame, metric: str, path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(runs: pd.DataFrame, design: Design, manifest: dict, folder: Path) -> Path:
-    """Write report.md and its plots into `folder`; return the Markdown file."""
+def differences_table(runs: pd.DataFrame, metrics: list[str], reference: int) -> pd.DataFrame:
+    """Each point's paired difference from the reference point, metric by metric, in
+    the metric's unit with its 95% interval."""
+    declared = {m.name: m for m in METRICS}
+    columns = {}
+    for name in metrics:
+        metric = declared[name]
+        diffs = analysis.paired_differences(runs, name, reference).set_index("point")
+        columns[labelled(metric)] = {
+            point: signed_interval(metric, row.difference, row.paired_ci_low, row.paired_ci_high)
+            for point, row in diffs.iterrows()
+        }
+    return pd.DataFrame(columns).rename_axis(f"point − point {reference}")
+
+
+def write_report(
+    runs: pd.DataFrame,
+    design: Design,
+    manifest: dict,
+    folder: Path,
+    metrics: list[str] | None = None,
+    reference: int = 0,
+) -> Path:
+    """Write report.md and its plots into `folder` (the given metrics, or the key ones;
+    paired differences from the `reference` point); return the Markdown file."""
+    if not 0 <= reference < len(design.points):
+        raise ScenarioError(
+            "--reference", None, f"no point {reference}: the design has {len(design.points)}"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     parameters = design.parameters
-    summary = analysis.point_summary(runs, parameters)
+    summary = analysis.point_summary(runs, parameters, metrics)
     metrics = list(dict.fromkeys(summary["metric"])) if not summary.empty else []
     failed = runs[runs["status"] != "done"]
     lines = [
@@ -82,20 +116,30 @@ def write_report(runs: pd.DataFrame, design: Design, manifest: dict, folder: Pat
         "## Mean and 95% confidence interval per point",
         "",
     ]
-    shown = summary.assign(
-        value=summary.apply(
-            lambda r: f"{r['mean']:.4g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}]", axis=1
-        )
-    )
-    wide = shown.pivot_table(index="point", columns="metric", values="value", aggfunc="first")
-    labels = design.points.map(analysis.scalar) if len(design.points.columns) else design.points
-    wide = labels.join(wide[metrics]) if len(wide) else wide
-    lines += [markdown_table(wide), ""]
-    if design.method in ("factorial", "single") and len(design.points) > 1:
-        lines += ["## Paired differences from point 0 (common random numbers)", ""]
-        for metric in metrics:
-            diffs = analysis.paired_differences(runs, metric)
-            lines += [f"### {metric}", "", markdown_table(diffs.set_index("point").round(4)), ""]
+    shown = summary.assign(**{p: summary[p].map(analysis.scalar) for p in parameters})
+    table = readable_summary(shown, parameters).reset_index().set_index("point")
+    lines += [markdown_table(table), ""]
+    if design.method in ("factorial", "variants") and len(design.points) > 1:
+        lines += [
+            f"## Paired differences from point {reference} (common random numbers)",
+            "",
+            markdown_table(differences_table(runs, metrics, reference)),
+            "",
+        ]
+    if design.method == "factorial" and len(parameters) > 1:
+        lines += ["## Main effects (mean over the other parameters' levels)", ""]
+        for parameter in parameters:
+            effects = analysis.main_effects(runs, design, parameter, metrics)
+            declared = {m.name: m for m in METRICS}
+            shown = pd.DataFrame(
+                {
+                    labelled(declared[name]): effects[name].map(
+                        lambda value, metric=declared[name]: readable(metric, value)
+                    )
+                    for name in metrics
+                }
+            )
+            lines += [f"### {parameter}", "", markdown_table(shown), ""]
     if parameters and len(design.points) > 1 and design.method != "morris":
         lines += ["## Metrics against parameters", ""]
         for parameter in parameters:

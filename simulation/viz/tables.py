@@ -145,6 +145,15 @@ def with_interval(metric: Metric, mean: float, low: float, high: float) -> str:
     return f"{shown} ({readable(metric, low)} to {readable(metric, high)})"
 
 
+def signed_interval(metric: Metric, mean: float, low: float, high: float) -> str:
+    """A difference with its 95% interval, signed, in the metric's unit (shares in
+    percentage points)."""
+    shown = readable(metric, mean, signed=True)
+    if low != low or high != high:
+        return shown
+    return f"{shown} ({readable(metric, low, True)} to {readable(metric, high, True)})"
+
+
 def paired_table(
     runs: pd.DataFrame, names: tuple[str, str], metrics: list[str] | None = None
 ) -> pd.DataFrame:
@@ -160,20 +169,44 @@ def paired_table(
             values = runs.loc[(runs["point"] == point) & (runs["status"] == "done"), name]
             cells.append(with_interval(metric, *mean_ci(values.dropna().to_numpy())))
         difference = paired_differences(runs, name).iloc[0]
-        mean, low, high = (difference[k] for k in ("difference", "paired_ci_low", "paired_ci_high"))
         cells.append(
-            readable(metric, mean, signed=True)
-            + (
-                ""
-                if low != low
-                else f" ({readable(metric, low, True)} to {readable(metric, high, True)})"
+            signed_interval(
+                metric,
+                difference["difference"],
+                difference["paired_ci_low"],
+                difference["paired_ci_high"],
             )
         )
-        unit = "" if f"({metric.unit})" in metric.label else f" ({metric.unit})"
-        rows[f"{metric.label}{unit}"] = cells
+        rows[labelled(metric)] = cells
     return pd.DataFrame.from_dict(
         rows, orient="index", columns=[*names, "difference (paired 95% CI)"]
     )
+
+
+def readable_summary(summary: pd.DataFrame, parameters: list[str]) -> pd.DataFrame:
+    """A sweep's per-point summary (`analysis.point_summary`) for reading: one row per
+    point with its parameter values, one column per metric (label and unit), each cell
+    the mean with its 95% interval in the metric's unit."""
+    if summary.empty:
+        return pd.DataFrame()
+    declared = {m.name: m for m in METRICS}
+    cells = summary.assign(
+        cell=[
+            with_interval(declared[row.metric], row.mean, row.ci_low, row.ci_high)
+            for row in summary.itertuples()
+        ],
+        label=[labelled(declared[name]) for name in summary["metric"]],
+    )
+    order = list(dict.fromkeys(cells["label"]))
+    wide = cells.pivot_table(
+        index=["point", *parameters], columns="label", values="cell", aggfunc="first"
+    )
+    return wide[order].rename_axis(columns=None)
+
+
+def labelled(metric: Metric) -> str:
+    """A metric's label with its unit, unless the label already says it."""
+    return metric.label if f"({metric.unit})" in metric.label else f"{metric.label} ({metric.unit})"
 
 
 def metrics_markdown(metrics: tuple[Metric, ...]) -> str:

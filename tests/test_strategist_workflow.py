@@ -1,0 +1,86 @@
+"""The strategist's workflow: list entries and list values in sweeps and reports,
+designs that run every row, chosen metrics, main effects, paired differences from any
+point, and a sweep that says which runs failed."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from simulation.cli import main
+from simulation.experiments.analysis import main_effects
+from simulation.experiments.design import factorial
+from simulation.experiments.runner import Sweep
+from tests.conftest import SCENARIOS
+
+BASELINE = str(SCENARIOS / "baseline.toml")
+TINY = ["--set", "population.size=300", "--steps", "5", "--quiet"]
+
+
+def test_main_effects_average_over_the_other_parameters_levels():
+    design = factorial({"a": [1, 2], "b": [10, 20]})
+    means = {0: 1.0, 1: 3.0, 2: 5.0, 3: 11.0}  # points: (1,10) (1,20) (2,10) (2,20)
+    runs = pd.DataFrame(
+        [{"point": p, "replicate": 0, "status": "done", "gmv": m} for p, m in means.items()]
+    )
+    by_a = main_effects(runs, design, "a", ["gmv"])
+    by_b = main_effects(runs, design, "b", ["gmv"])
+    assert by_a["gmv"].to_dict() == {1: 2.0, 2: 8.0}
+    assert by_b["gmv"].to_dict() == {10: 3.0, 20: 7.0}
+
+
+@pytest.mark.parametrize(("sample", "points"), [("sobol:4", 4 * (2 * 2 + 2)), ("morris:3", 9)])
+def test_sampled_designs_run_every_row(sample, points, tmp_path):
+    sweep = Sweep(
+        BASELINE,
+        sample=sample,
+        ranges={"purchase.conversion": (0.05, 0.1), "population.initial_members": (5, 6)},
+        replicates=2,
+        overrides={"population.size": 200, "run.steps": 2},
+        out=tmp_path / "s",
+        progress=False,
+    )
+    runs = sweep.run()
+    assert len(sweep.design.points) == points and len(runs) == 2 * points
+    assert (runs["status"] == "done").all()
+
+
+def test_a_sweep_over_tier_rates_and_bonus_lists_summarises_and_reports(tmp_path, capsys):
+    store = str(tmp_path / "s")
+    vary = [
+        "--vary",
+        "tiers.0.direct_rate=0.1,0.2",
+        "--vary",
+        "commission.recruiting_bonus=[],[20.0]",
+    ]
+    assert (
+        main(["sweep", BASELINE, *vary, *TINY, "--metrics", "ever_members,gmv", "--out", store])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "4 of 4 runs done (0 failed)" in out and "members ever (people)" in out
+    assert "e+0" not in out  # no scientific notation
+    assert main(["report", store, "--metrics", "gmv", "--reference", "1"]) == 0
+    report = (tmp_path / "s" / "report" / "report.md").read_text()
+    assert "Paired differences from point 1" in report and "Main effects" in report
+    assert "GMV, net of fakes and refunds (RMB)" in report and "members ever" not in report
+    capsys.readouterr()
+    assert main(["report", store, "--reference", "9"]) == 2
+    assert "--reference: no point 9" in capsys.readouterr().err
+
+
+def test_a_sweep_with_failed_runs_says_which_and_fails(tmp_path, capsys, monkeypatch):
+    import simulation.experiments.runner as runner
+
+    class Failing(runner.SocialCommerceModel):
+        def run(self, *args, **kwargs):
+            if self.policy.run.seed == 2:
+                raise ZeroDivisionError("a broken mechanism")
+            super().run(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "SocialCommerceModel", Failing)
+    argv = ["sweep", BASELINE, "--vary", "run.seed=1,2", *TINY, "--out", str(tmp_path / "s")]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert "2 of 2 runs done (1 failed)" in captured.out
+    assert "run failed: point 1, replicate 0: ZeroDivisionError: a broken mechanism" in captured.err
