@@ -106,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.add_argument(
+        "--replicates",
+        type=non_negative,
+        default=1,
+        help="runs on different seeds, stored like a sweep of one point, with 95%% intervals",
+    )
+    run.add_argument(
+        "--workers", type=non_negative, default=1, help="local processes, for --replicates"
+    )
     check = commands.add_parser("audit", help="static properties of a scenario's scheme")
     check.add_argument("scenario", type=Path, help="scenario TOML file")
     add_overrides(check)
@@ -285,6 +294,8 @@ def run_command(args: argparse.Namespace) -> int:
         overrides["run.seed"] = args.seed
     if args.steps is not None:
         overrides["run.steps"] = args.steps
+    if args.replicates > 1:
+        return replicated_run(args, overrides)
     scenario = load_scenario(args.scenario, overrides)
     out = args.out or default_run_dir(Path("results"), scenario.name, scenario.run.seed)
     refuse_to_overwrite(out)
@@ -309,13 +320,48 @@ def run_command(args: argparse.Namespace) -> int:
         file=sys.stderr,
     ) as bar:
         model.run(progress=lambda _day: bar.update())
-    summary = write_run(model, out)
+    summary = write_run(model, out, changes_made(args))
     if args.json:
         print(json.dumps(summary | {"results": str(out)}, indent=2, ensure_ascii=False))
     else:
         print(format_summary(summary))
         print(f"\nresults: {out}")
     return 0
+
+
+def changes_made(args: argparse.Namespace) -> list[str]:
+    """What the command line changed in the scenario (`--set`, `--steps`), for the
+    run's label; the seed is named beside it anyway."""
+    return [*args.overrides, *([f"run.steps={args.steps}"] if args.steps is not None else [])]
+
+
+def replicated_run(args: argparse.Namespace, overrides: dict) -> int:
+    """`sharelab run SCENARIO --replicates R`: R runs of the scenario, each on its own
+    seed, into a store (a sweep of one point); each metric's mean and 95% interval."""
+    if args.json:
+        raise ScenarioError("--json", None, "prints one run's summary; not with --replicates")
+    overrides.pop("run.seed", None)
+    name = load_scenario(args.scenario, overrides).name
+    out = args.out or Path("results") / name / f"{utc_stamp()}-x{args.replicates}"
+    refuse_to_overwrite(out)
+    require_space(out)
+    sweep = Sweep(
+        args.scenario,
+        replicates=args.replicates,
+        workers=capped_workers(args.workers),
+        out=out,
+        overrides=overrides,
+        progress=not args.quiet,
+    )
+    runs = sweep.run()
+    failed = runs[runs["status"] != "done"]
+    summary = analysis.point_summary(runs, [])
+    print(f"{name}: {len(runs) - len(failed)} of {args.replicates} runs done\n")
+    print(readable(readable_summary(summary, [])))
+    print(f"\nruns: {out} (sharelab report {out} for plots)")
+    for row in failed.itertuples():
+        print(f"sharelab: run failed: replicate {row.replicate}: {row.error}", file=sys.stderr)
+    return FAULT if len(failed) else 0
 
 
 def presets_command(args: argparse.Namespace) -> int:
@@ -386,9 +432,9 @@ def compare_command(args: argparse.Namespace) -> int:
                 str(path), None, "a value of the wrong kind; not a run summary"
             ) from None
         summaries.append(summary)
-    names = [s["scenario"] for s in summaries]
+    names = [s.get("label", s["scenario"]) for s in summaries]
     if len(set(names)) < len(names):
-        names = [f"{s['scenario']} ({d.name})" for s, d in zip(summaries, args.runs, strict=True)]
+        names = [f"{name} ({d.name})" for name, d in zip(names, args.runs, strict=True)]
     table = comparison_table(summaries, names)
     write_files(out, {"comparison.csv": table.to_csv(), "comparison.md": markdown_table(table)})
     print(table.drop(index="flags").to_string())
@@ -458,6 +504,8 @@ def chosen_metrics(args: argparse.Namespace) -> list[str] | None:
 
 def readable(table: pd.DataFrame) -> str:
     """A summary table as text: metrics down the side when there are few points."""
+    if len(table) == 1:
+        return table.T.set_axis(["mean (95% CI)"], axis=1).to_string()
     return (table.T if len(table) <= 6 else table).to_string()
 
 

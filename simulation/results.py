@@ -64,10 +64,15 @@ def remove_dead_staging(folder: Path) -> None:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def write_run(model: SocialCommerceModel, out: Path) -> dict[str, Any]:
+def write_run(
+    model: SocialCommerceModel, out: Path, changes: list[str] | None = None
+) -> dict[str, Any]:
     """Write timeseries.parquet, summary.json, scenario.toml, growth.png and
-    compliance.png into `out`."""
+    compliance.png into `out`; the run's `label`, its scenario's name and the
+    `changes` made to it from the command line, names it in titles and comparisons."""
+    label = model.config.name + (f" with {'; '.join(changes)}" if changes else "")
     summary = model.summary() | {
+        "label": label,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": versions(),
     }
@@ -78,7 +83,7 @@ def write_run(model: SocialCommerceModel, out: Path) -> dict[str, Any]:
             json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         (staging / "scenario.toml").write_text(scenario_toml(model.config), encoding="utf-8")
-        title = f"{model.config.name} (seed {summary['seed']})"
+        title = f"{label} (seed {summary['seed']})"
         save_growth_plot(timeseries, title, staging / "growth.png")
         save_compliance_plot(summary, timeseries, staging / "compliance.png")
     return summary

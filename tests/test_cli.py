@@ -177,10 +177,28 @@ def test_compare_writes_csv_and_markdown(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "affiliate" in printed and "pyramid" in printed and "flags" in printed
     table = pd.read_csv(tmp_path / "cmp" / "comparison.csv", index_col=0)
-    assert list(table.columns) == ["affiliate", "pyramid"]
-    assert table.loc["fees (RMB)", "affiliate"] == "0.00"
+    changes = "with population.size=1500; run.steps=40"
+    assert list(table.columns) == [f"affiliate {changes}", f"pyramid {changes}"]
+    assert table.loc["fees (RMB)", f"affiliate {changes}"] == "0.00"
     markdown = (tmp_path / "cmp" / "comparison.md").read_text()
-    assert markdown.startswith("|  | affiliate | pyramid |")
+    assert markdown.startswith(f"|  | affiliate {changes} | pyramid {changes} |")
+
+
+def test_two_variants_of_one_preset_are_told_apart(tmp_path, capsys):
+    runs = []
+    for fee in ("100.0", "200.0"):
+        out = tmp_path / fee
+        scenario = str(SCENARIOS / "schemes" / "pyramid.toml")
+        args = ["run", scenario, *SMALL, "--set", f"commission.entry_fee={fee}", "--out", str(out)]
+        assert main(args) == 0
+        runs.append(str(out))
+    capsys.readouterr()
+    assert main(["compare", *runs, "--out", str(tmp_path / "cmp")]) == 0
+    table = pd.read_csv(tmp_path / "cmp" / "comparison.csv", index_col=0)
+    assert [
+        c.endswith(f"commission.entry_fee={fee}; run.steps=40")
+        for c, fee in zip(table.columns, ("100.0", "200.0"), strict=True)
+    ] == [True, True]
 
 
 def test_compare_of_a_folder_that_is_not_a_run(tmp_path, capsys):

@@ -32,3 +32,24 @@ def test_compliance_panels_show_live_indicators_with_their_thresholds():
         for ax in panels
     ]
     assert thresholds == [[0.0, 1 / 3], [0.5]]
+
+
+def test_report_legends_name_each_other_parameter_and_its_value():
+    from simulation.viz.report import legend_label
+
+    assert legend_label(["population.size"], (5000,)) == "population.size = 5000"
+    assert legend_label(["a", "b"], ("[0.03]", 2)) == "a = [0.03], b = 2"
+    assert legend_label(["a"], 0.5) == "a = 0.5"
+
+
+def test_growth_panels_with_nothing_to_show_are_left_out():
+    from simulation.viz.plots import PANELS, growth_figure
+
+    columns = {c for _, series in PANELS for c in series}
+    timeseries = pd.DataFrame({"day": np.arange(1, 6)} | {c: np.zeros(5) for c in columns})
+    timeseries["members"] = [1, 2, 3, 4, 5]
+    timeseries["gmv"] = [0, 10, 20, 30, 40]
+    timeseries["conversion_rate"] = np.nan
+    figure = growth_figure(timeseries, "bass")
+    shown = [ax.get_title() for ax in figure.axes if ax.axison]
+    assert shown == ["Membership", "Money"]

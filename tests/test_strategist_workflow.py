@@ -84,3 +84,15 @@ def test_a_sweep_with_failed_runs_says_which_and_fails(tmp_path, capsys, monkeyp
     captured = capsys.readouterr()
     assert "2 of 2 runs done (1 failed)" in captured.out
     assert "run failed: point 1, replicate 0: ZeroDivisionError: a broken mechanism" in captured.err
+
+
+def test_a_replicated_run_is_a_store_of_one_point_with_intervals(tmp_path, capsys):
+    store = tmp_path / "r"
+    assert main(["run", BASELINE, *TINY, "--replicates", "3", "--out", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert "baseline: 3 of 3 runs done" in out and "mean (95% CI)" in out
+    runs = pd.read_parquet(store / "runs.parquet")
+    assert len(runs) == 3 and runs["seed"].nunique() == 3
+    assert main(["report", str(store)]) == 0
+    argv = ["run", BASELINE, *TINY, "--replicates", "2", "--json", "--out", str(tmp_path / "j")]
+    assert main(argv) == 2

@@ -96,7 +96,8 @@ def compliance_figure(summary: dict[str, Any], timeseries: pd.DataFrame) -> plt.
         ax.set_xlabel("day")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")
-    fig.suptitle(f"{summary['scenario']} (seed {summary['seed']}): pyramid-selling exposure")
+    label = summary.get("label", summary["scenario"])
+    fig.suptitle(f"{label} (seed {summary['seed']}): pyramid-selling exposure")
     return fig
 
 

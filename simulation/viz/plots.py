@@ -21,10 +21,26 @@ PANELS = (
 )
 
 
+def live_panels(timeseries: pd.DataFrame) -> list[tuple[str, tuple[str, ...]]]:
+    """The panels with something to show: at least one series not 0 or NaN all run."""
+    return [
+        (name, series)
+        for name, series in PANELS
+        if any(timeseries[column].fillna(0).abs().gt(0).any() for column in series)
+    ]
+
+
 def growth_figure(timeseries: pd.DataFrame, title: str) -> plt.Figure:
-    """Six panels: membership, joining and churn, money, sharing, conversion, trust."""
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8), sharex=True, layout="constrained")
-    for ax, (name, series) in zip(axes.flat, PANELS, strict=True):
+    """Up to six panels — membership, joining and churn, money, sharing, conversion,
+    trust — leaving out those with nothing to show (no sharing in a Bass run)."""
+    panels = live_panels(timeseries) or list(PANELS[:1])
+    rows = -(-len(panels) // 3)
+    fig, axes = plt.subplots(
+        rows, 3, figsize=(15, 4 * rows), sharex=True, layout="constrained", squeeze=False
+    )
+    for ax in axes.flat[len(panels) :]:
+        ax.set_axis_off()
+    for ax, (name, series) in zip(axes.flat, panels, strict=False):
         for column in series:
             metric = LABELS[column]
             ax.plot(timeseries["day"], timeseries[column], label=metric.label)
@@ -35,9 +51,9 @@ def growth_figure(timeseries: pd.DataFrame, title: str) -> plt.Figure:
         ax.grid(alpha=0.3)
         if len(series) > 1:
             ax.legend()
-    for ax in axes[-1]:
         ax.set_xlabel("day")
-    axes[1, 2].set_ylim(0, 1)
+        if name == "Trust":
+            ax.set_ylim(0, 1)
     fig.suptitle(title)
     return fig
 

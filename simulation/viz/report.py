@@ -37,16 +37,25 @@ def metric_plot(summary: pd.DataFrame, parameter: str, metric: str, path: Path) 
     for label, group in groups[:MAX_LINES]:
         group = group.sort_values(parameter) if numeric else group
         x = group[parameter] if numeric else group[parameter].astype(str)
-        line = ax.plot(x, group["mean"], marker="o", label=str(label))[0]
+        line = ax.plot(x, group["mean"], marker="o", label=legend_label(others, label))[0]
         ax.fill_between(x, group["ci_low"], group["ci_high"], alpha=0.2, color=line.get_color())
     ax.set_xlabel(parameter)
     ax.set_ylabel(axis_label(metric))
-    ax.set_title(f"{metric} by {parameter} (mean, 95% CI)")
+    known = RUN_FIGURES.get(metric)
+    ax.set_title(f"{known.label if known else metric} by {parameter} (mean, 95% CI)")
     ax.grid(alpha=0.3)
     if others:
-        ax.legend(title=", ".join(others), fontsize=8)
+        ax.legend(fontsize=8)
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def legend_label(keys: list[str], values: object) -> str:
+    """`key = value` for each other parameter of a line, e.g. `population.size = 5000`."""
+    values = values if isinstance(values, tuple) else (values,)
+    return ", ".join(
+        f"{key} = {analysis.scalar(value)}" for key, value in zip(keys, values, strict=False)
+    )
 
 
 def axis_label(metric: str) -> str:

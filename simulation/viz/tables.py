@@ -70,7 +70,8 @@ def format_audit(report: dict[str, Any]) -> str:
 
 def format_summary(summary: dict[str, Any]) -> str:
     """The summary as an aligned two-column table, grouped by theme, then the flags."""
-    title = f"{summary['scenario']} · seed {summary['seed']} · hash {summary['scenario_hash']}"
+    label = summary.get("label", summary["scenario"])
+    title = f"{label} · seed {summary['seed']} · hash {summary['scenario_hash']}"
     lines = two_columns(title, SUMMARY_ROWS, summary, none=NOT_APPLICABLE)
     lines += ["", f"Flags ({len(summary['flags'])})", "-" * 40]
     for flag in summary["flags"]:
