@@ -30,7 +30,7 @@ from simulation.experiments.store import SweepStore, read_json
 from simulation.mechanisms.commission.auditor import audit
 from simulation.model import METRICS, SocialCommerceModel
 from simulation.results import default_run_dir, staged, utc_stamp, write_files, write_run
-from simulation.scenario import ScenarioError, load_scenario, parse_override
+from simulation.scenario import ScenarioError, load_scenario, parse_override, scenario_hash
 from simulation.scenario.reference import keys, presets
 from simulation.viz.report import write_report
 from simulation.viz.tables import (
@@ -174,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         nargs="+",
         metavar="RUN_DIR|SCENARIO",
-        help="run folders; or one scenario file, compared with --change",
+        help="run folders; sweep stores (every point, with 95%% intervals); or one "
+        "scenario file, compared with --change",
     )
     compare.add_argument(
         "--change",
@@ -193,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--steps", type=non_negative, help="override run.steps (days)")
     add_overrides(compare)
     compare.add_argument(
-        "--metrics", metavar="NAME,NAME", help="with a scenario: the metrics to show"
+        "--metrics", metavar="NAME,NAME", help="with a scenario or stores: the metrics to show"
     )
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
     compare.add_argument(
@@ -415,6 +416,11 @@ def compare_command(args: argparse.Namespace) -> int:
         return compare_scenarios(args, out)
     if args.changes:
         raise ScenarioError("--change", None, "changes a scenario: give a .toml file to compare")
+    stores = [SweepStore(folder).manifest_path.is_file() for folder in args.runs]
+    if any(stores):
+        if not all(stores):
+            raise ScenarioError("compare", None, "give run folders or sweep stores, not both")
+        return compare_stores(args, out)
     summaries = []
     for run_dir in args.runs:
         path = run_dir / "summary.json"
@@ -445,29 +451,80 @@ def compare_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def compare_stores(args: argparse.Namespace, out: Path) -> int:
+    """`sharelab compare STORE ...`: every point of every sweep store side by side, each
+    metric's mean and 95% interval over the point's replicates."""
+    columns = {}
+    for folder in args.runs:
+        store = SweepStore(folder)
+        design = store_design(store)
+        summary = analysis.point_summary(store.runs(), design.parameters, chosen_metrics(args))
+        table = readable_summary(summary, design.parameters)
+        for index, row in table.iterrows():
+            point, *values = index if isinstance(index, tuple) else (index,)
+            where = ", ".join(
+                f"{key}={analysis.scalar(value)}"
+                for key, value in zip(design.parameters, values, strict=True)
+            )
+            columns[f"{folder.name}: {where or f'point {point}'}"] = row
+    table = pd.DataFrame(columns)
+    write_files(out, {"comparison.csv": table.to_csv(), "comparison.md": markdown_table(table)})
+    print((table.T if len(table.columns) > 3 else table).to_string())
+    print(f"\ncomparison: {out}")
+    return 0
+
+
 def compare_scenarios(args: argparse.Namespace, out: Path) -> int:
-    """`sharelab compare SCENARIO --change KEY=VALUE ...`: the scenario as it is and with
-    every change made together, each run --replicates times on the same seeds; each
-    metric's mean and 95% interval, and the paired difference with its 95% interval."""
-    if len(args.runs) > 1:
-        raise ScenarioError(str(args.runs[1]), None, "compare one scenario with --change")
+    """`sharelab compare A.toml [B.toml ...] [--change KEY=VALUE ...]`: several
+    scenarios, or one scenario as it is and with every change made together, each run
+    --replicates times on the same seeds; each metric's mean and 95% interval, and each
+    one's paired difference from the first with its 95% interval."""
+    if any(path.suffix != ".toml" for path in args.runs):
+        raise ScenarioError("compare", None, "give scenario files or run folders, not both")
+    if len(args.runs) > 1 and args.changes:
+        raise ScenarioError("--change", None, "changes one scenario: give a single file")
     metrics = chosen_metrics(args)
     if args.replicates < 2:
         raise ScenarioError("--replicates", None, "at least 2, for an interval")
     overrides = dict(parse_override(text) for text in args.overrides)
     if args.steps is not None:
         overrides["run.steps"] = args.steps
-    changes = dict(parse_override(text) for text in args.changes)
-    sweep = Sweep(
-        args.runs[0],
-        changes=changes,
-        replicates=args.replicates,
-        workers=capped_workers(args.workers),
-        out=out / "runs",
-        overrides=overrides,
-        progress=not args.quiet,
-    )
-    runs = sweep.run()
+    workers = capped_workers(args.workers)
+    if args.changes:
+        changes = dict(parse_override(text) for text in args.changes)
+        names = [args.runs[0].stem, f"{args.runs[0].stem} with {'; '.join(args.changes)}"]
+        sweeps = [
+            Sweep(
+                args.runs[0],
+                changes=changes,
+                replicates=args.replicates,
+                workers=workers,
+                out=out / "runs",
+                overrides=overrides,
+                progress=not args.quiet,
+            )
+        ]
+    else:
+        if len(args.runs) < 2:
+            raise ScenarioError("--change", None, "give at least one KEY=VALUE to compare against")
+        names = [path.stem for path in args.runs]
+        seeds = scenario_hash(load_scenario(args.runs[0], overrides))
+        sweeps = [
+            Sweep(
+                path,
+                replicates=args.replicates,
+                workers=workers,
+                out=out / "runs" / f"{index}-{path.stem}",
+                overrides=overrides,
+                progress=not args.quiet,
+                seed_key=seeds,
+            )
+            for index, path in enumerate(args.runs)
+        ]
+    parts = [sweep.run() for sweep in sweeps]
+    if len(parts) > 1:
+        parts = [part.assign(point=index) for index, part in enumerate(parts)]
+    runs = pd.concat(parts, ignore_index=True)
     failed = runs[runs["status"] != "done"]
     if not failed.empty:
         print(
@@ -476,15 +533,16 @@ def compare_scenarios(args: argparse.Namespace, out: Path) -> int:
             file=sys.stderr,
         )
         return FAULT
-    changed = "; ".join(args.changes)
-    names = (args.runs[0].stem, f"{args.runs[0].stem} with {changed}")
     table = paired_table(runs, names, metrics)
+    named = table.set_axis([*names, *table.columns[len(names) :]], axis=1)
     write_files(
         out / "tables",
-        {"comparison.csv": table.to_csv(), "comparison.md": markdown_table(table)},
+        {"comparison.csv": named.to_csv(), "comparison.md": markdown_table(named)},
     )
-    print(f"A: {names[0]}\nB: {names[1]}\n{args.replicates} runs of each, on the same seeds\n")
-    print(table.set_axis(["A", "B", "B − A (paired 95% CI)"], axis=1).to_string())
+    for letter, name in zip(table.columns, names, strict=False):
+        print(f"{letter}: {name}")
+    print(f"{args.replicates} runs of each, on the same seeds\n")
+    print(table.to_string())
     print(f"\ncomparison: {out / 'tables'}")
     return 0
 
@@ -579,16 +637,22 @@ def report_command(args: argparse.Namespace) -> int:
     if not store.runs_path.is_file() or not store.manifest_path.is_file():
         raise ScenarioError(str(args.store), None, "not a sweep store (no runs.parquet)")
     manifest = store.manifest()
-    try:
-        design = Design.from_dict(manifest["design"])
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
-        raise ScenarioError(str(store.manifest_path), "design", "not a sweep's design") from None
+    design = store_design(store)
     runs = store.runs()
     folder = args.store / "report"
     with staged(folder, replace=True) as staging:
         write_report(runs, design, manifest, staging, chosen_metrics(args), args.reference)
     print(f"report: {folder / 'report.md'}")
     return 0
+
+
+def store_design(store: SweepStore) -> Design:
+    """The design a sweep store's manifest records; an error naming the manifest if it
+    does not hold one."""
+    try:
+        return Design.from_dict(store.manifest()["design"])
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        raise ScenarioError(str(store.manifest_path), "design", "not a sweep's design") from None
 
 
 def refuse_to_overwrite(out: Path) -> None:

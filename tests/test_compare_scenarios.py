@@ -52,9 +52,9 @@ def test_the_paired_table_takes_differences_replicate_by_replicate():
             for r in range(3)
         ]
     )
-    table = paired_table(runs, ("A", "B"), ["gmv"])
+    table = paired_table(runs, ["first", "second"], ["gmv"])
     mean, low, high = mean_ci(np.array([10.0, 12.0, 9.0]))
-    assert table.loc["GMV, net of fakes and refunds (RMB)", "difference (paired 95% CI)"] == (
+    assert table.loc["GMV, net of fakes and refunds (RMB)", "B − A (paired 95% CI)"] == (
         f"+{mean:,.2f} (+{low:,.2f} to +{high:,.2f})"
     )
 
@@ -83,9 +83,7 @@ def test_compare_a_scenario_with_a_change_in_one_command(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "B: pyramid with commission.recruiting_bonus=[]; tiers.0.direct_rate=0.2" in out
     table = pd.read_csv(tmp_path / "cmp" / "tables" / "comparison.csv", index_col=0)
-    assert table.loc["recruitment reward share (share)", "difference (paired 95% CI)"].startswith(
-        "-"
-    )
+    assert table.loc["recruitment reward share (share)", "B − A (paired 95% CI)"].startswith("-")
     runs = pd.read_parquet(tmp_path / "cmp" / "runs" / "runs.parquet")
     assert len(runs) == 6 and runs.groupby("replicate")["seed"].nunique().eq(1).all()
 
@@ -107,3 +105,21 @@ def test_compare_refuses_what_it_cannot_answer(extra, message, tmp_path, capsys)
     assert main(argv) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_compare_several_scenarios_on_the_same_seeds(tmp_path, capsys):
+    files = [str(SCENARIOS / "schemes" / f"{name}.toml") for name in ("affiliate", "two_level")]
+    argv = ["compare", *files, "--replicates", "2", "--set", "population.size=800"]
+    argv += ["--steps", "20", "--metrics", "ever_members,fee_revenue", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "c")]) == 0
+    out = capsys.readouterr().out
+    assert "A: affiliate" in out and "B: two_level" in out
+    table = pd.read_csv(tmp_path / "c" / "tables" / "comparison.csv", index_col=0)
+    assert list(table.columns) == ["affiliate", "two_level", "B − A (paired 95% CI)"]
+    seeds = [
+        pd.read_parquet(next((tmp_path / "c" / "runs").glob(f"{i}-*")) / "runs.parquet")["seed"]
+        for i in (0, 1)
+    ]
+    assert list(seeds[0]) == list(seeds[1])
+    mixed = ["compare", files[0], str(tmp_path), "--out", str(tmp_path / "m")]
+    assert main(mixed) == 2

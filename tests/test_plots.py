@@ -53,3 +53,11 @@ def test_growth_panels_with_nothing_to_show_are_left_out():
     figure = growth_figure(timeseries, "bass")
     shown = [ax.get_title() for ax in figure.axes if ax.axison]
     assert shown == ["Membership", "Money"]
+
+
+def test_a_varied_key_is_labelled_with_its_meaning():
+    from simulation.viz.report import parameter_label
+
+    assert parameter_label("population.size") == "population.size: people on the social graph"
+    assert parameter_label("tiers.0.direct_rate").startswith("tiers.0.direct_rate: share of")
+    assert parameter_label("nope") == "nope"

@@ -96,3 +96,51 @@ def test_a_replicated_run_is_a_store_of_one_point_with_intervals(tmp_path, capsy
     assert main(["report", str(store)]) == 0
     argv = ["run", BASELINE, *TINY, "--replicates", "2", "--json", "--out", str(tmp_path / "j")]
     assert main(argv) == 2
+
+
+def test_a_sweep_over_whole_tier_tables_summarises_and_reports(tmp_path, capsys):
+    store = str(tmp_path / "s")
+    tiers = 'tiers=[{name="a", direct_rate=0.1}],[{name="a", direct_rate=0.2}]'
+    assert main(["sweep", BASELINE, "--vary", tiers, *TINY, "--out", store]) == 0
+    assert '[{"name": "a", "direct_rate": 0.2}]' in capsys.readouterr().out
+    assert main(["report", store]) == 0
+    sweep = Sweep(
+        BASELINE,
+        vary={"tiers": [[{"name": "a", "direct_rate": 0.1}], [{"name": "a", "direct_rate": 0.2}]]},
+        overrides={"population.size": 300, "run.steps": 5},
+        out=store,
+        progress=False,
+    )
+    assert set(sweep.summary(["ever_members"])["point"]) == {0, 1}
+
+
+def test_compare_puts_every_point_of_sweep_stores_side_by_side(tmp_path, capsys):
+    for name, rates in (("low", "0.1,0.15"), ("high", "0.2")):
+        argv = ["sweep", BASELINE, "--vary", f"tiers.0.direct_rate={rates}", *TINY]
+        assert main([*argv, "--out", str(tmp_path / name)]) == 0
+    capsys.readouterr()
+    stores = [str(tmp_path / "low"), str(tmp_path / "high")]
+    argv = ["compare", *stores, "--metrics", "ever_members", "--out", str(tmp_path / "c")]
+    assert main(argv) == 0
+    table = pd.read_csv(tmp_path / "c" / "comparison.csv", index_col=0)
+    assert list(table.columns) == [
+        "low: tiers.0.direct_rate=0.1",
+        "low: tiers.0.direct_rate=0.15",
+        "high: tiers.0.direct_rate=0.2",
+    ]
+    assert list(table.index) == ["members ever (people)"]
+    mixed = ["compare", stores[0], str(tmp_path / "nothing"), "--out", str(tmp_path / "m")]
+    assert main(mixed) == 2
+    assert "not both" in capsys.readouterr().err
+
+
+def test_the_interaction_table_holds_each_pair_of_levels():
+    from simulation.experiments.analysis import interaction
+
+    design = factorial({"a": [1, 2], "b": [10, 20]})
+    means = {0: 1.0, 1: 3.0, 2: 5.0, 3: 11.0}
+    runs = pd.DataFrame(
+        [{"point": p, "replicate": 0, "status": "done", "gmv": m} for p, m in means.items()]
+    )
+    table = interaction(runs, design, "a", "b", "gmv")
+    assert table.loc[1, 10] == 1.0 and table.loc[2, 20] == 11.0 and table.loc[2, 10] == 5.0

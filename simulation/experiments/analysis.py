@@ -3,6 +3,8 @@ paired differences between points (common random numbers make them tight)."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -35,9 +37,12 @@ def mean_ci(values: np.ndarray) -> tuple[float, float, float]:
 
 
 def scalar(value: object) -> object:
-    """A parameter value as a number or, for a list of rates, as its text."""
+    """A parameter value as a number or, for a list (of rates, or of whole tables such
+    as tiers), as its text."""
     if isinstance(value, list | tuple | np.ndarray):
-        return "[" + ", ".join(f"{v:g}" for v in value) + "]"
+        if all(isinstance(v, int | float | np.number) for v in value):
+            return "[" + ", ".join(f"{v:g}" for v in value) + "]"
+        return json.dumps(list(value), ensure_ascii=False, separators=(", ", ": "), default=str)
     return value.item() if isinstance(value, np.generic) else value
 
 
@@ -85,6 +90,17 @@ def main_effects(
     means = completed(runs).groupby("point")[metrics].mean()
     table = points[[parameter]].join(means, how="inner")
     return table.groupby(parameter, sort=False)[metrics].mean()
+
+
+def interaction(
+    runs: pd.DataFrame, design: Design, first: str, second: str, metric: str
+) -> pd.DataFrame:
+    """A factorial design's two-way table of `metric`: its mean at each pair of levels of
+    `first` (rows) and `second` (columns), over the other parameters and replicates."""
+    points = design.points.map(scalar)
+    means = completed(runs).groupby("point")[metric].mean()
+    table = points[[first, second]].join(means, how="inner")
+    return table.pivot_table(index=first, columns=second, values=metric, aggfunc="mean", sort=False)
 
 
 def paired_differences(runs: pd.DataFrame, metric: str, reference: int = 0) -> pd.DataFrame:

@@ -96,8 +96,10 @@ class Sweep:
     `scenario` is a path or a Scenario; `vary` maps keys to lists of values
     (factorial), or `sample` ("sobol:64", "morris:10", "lhs:50") with `ranges`
     ({key: (low, high)}) draws points, or `changes` ({key: value}) makes two points, the
-    scenario as it is and with every change made together. Results stream into the store at `out`;
-    running the same sweep again resumes it. Everything is checked before anything
+    scenario as it is and with every change made together. Replicate r runs on the same
+    seed at every point, drawn from `seed_key` (default: the scenario's hash; give two
+    sweeps one key to compare them on common random numbers). Results stream into the
+    store at `out`; running the same sweep again resumes it. Everything is checked before anything
     starts: the design (at most MAX_RUNS runs), every point, the Dask address.
     """
 
@@ -116,6 +118,7 @@ class Sweep:
         design_seed: int = 0,
         progress: bool = True,
         changes: dict[str, Any] | None = None,
+        seed_key: str | None = None,
     ) -> None:
         if isinstance(scenario, Scenario):
             base = with_overrides(scenario, overrides or {})
@@ -129,6 +132,7 @@ class Sweep:
             raise ScenarioError("--range", None, "a range is sampled: give --sample with it")
         self.base = base
         self.base_hash = scenario_hash(base)
+        self.seed_key = seed_key or self.base_hash
         if changes is not None:
             if sample is not None or vary:
                 raise ScenarioError(
@@ -164,7 +168,10 @@ class Sweep:
     def manifest(self) -> dict[str, Any]:
         design = self.design.as_dict()
         identity = json.dumps(
-            [self.base_hash, design, self.replicates], sort_keys=True, default=str
+            [self.base_hash, design, self.replicates]
+            + ([self.seed_key] if self.seed_key != self.base_hash else []),
+            sort_keys=True,
+            default=str,
         )
         return {
             "design_id": hashlib.sha256(identity.encode()).hexdigest()[:16],
@@ -194,7 +201,7 @@ class Sweep:
                         key=key if repeat == 0 else run_key(key, {"repeat": repeat}, replicate),
                         point=point,
                         replicate=replicate,
-                        seed=replicate_seed(self.base_hash, replicate),
+                        seed=replicate_seed(self.seed_key, replicate),
                         overrides=overrides,
                         base=base,
                     )

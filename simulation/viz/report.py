@@ -3,6 +3,7 @@ with confidence bands, paired differences and sensitivity indices."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -13,6 +14,7 @@ from simulation.experiments import analysis, sensitivity
 from simulation.experiments.design import Design
 from simulation.model import METRICS
 from simulation.scenario import ScenarioError
+from simulation.scenario.reference import keys
 from simulation.viz.tables import (
     labelled,
     markdown_table,
@@ -39,7 +41,7 @@ def metric_plot(summary: pd.DataFrame, parameter: str, metric: str, path: Path) 
         x = group[parameter] if numeric else group[parameter].astype(str)
         line = ax.plot(x, group["mean"], marker="o", label=legend_label(others, label))[0]
         ax.fill_between(x, group["ci_low"], group["ci_high"], alpha=0.2, color=line.get_color())
-    ax.set_xlabel(parameter)
+    ax.set_xlabel(parameter_label(parameter))
     ax.set_ylabel(axis_label(metric))
     known = RUN_FIGURES.get(metric)
     ax.set_title(f"{known.label if known else metric} by {parameter} (mean, 95% CI)")
@@ -48,6 +50,14 @@ def metric_plot(summary: pd.DataFrame, parameter: str, metric: str, path: Path) 
         ax.legend(fontsize=8)
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def parameter_label(key: str) -> str:
+    """A varied key with its meaning from the schema, e.g. `population.size: people on
+    the social graph` (list entries by their index: `tiers.0.direct_rate`)."""
+    generic = ".".join("N" if part.isdigit() else part for part in key.split("."))
+    meaning = next((row["meaning"] for row in keys() if row["key"] == generic), "")
+    return f"{key}: {meaning}" if meaning else key
 
 
 def legend_label(keys: list[str], values: object) -> str:
@@ -149,6 +159,18 @@ def write_report(
                 }
             )
             lines += [f"### {parameter}", "", markdown_table(shown), ""]
+        lines += ["## Interactions (mean of each pair of levels)", ""]
+        declared = {m.name: m for m in METRICS}
+        for first, second in itertools.combinations(parameters, 2):
+            for name in metrics:
+                table = analysis.interaction(runs, design, first, second, name)
+                shown = table.map(lambda value, m=declared[name]: readable(m, value))
+                lines += [
+                    f"### {labelled(declared[name])}: {first} (rows) × {second} (columns)",
+                    "",
+                    markdown_table(shown),
+                    "",
+                ]
     if parameters and len(design.points) > 1 and design.method != "morris":
         lines += ["## Metrics against parameters", ""]
         for parameter in parameters:

@@ -156,32 +156,27 @@ def signed_interval(metric: Metric, mean: float, low: float, high: float) -> str
 
 
 def paired_table(
-    runs: pd.DataFrame, names: tuple[str, str], metrics: list[str] | None = None
+    runs: pd.DataFrame, names: list[str], metrics: list[str] | None = None
 ) -> pd.DataFrame:
-    """Two points of a sweep (0 and 1) side by side over their replicates, metric by
-    metric: each one's mean with its 95% interval, and their difference with the 95%
-    interval of the paired difference (common random numbers)."""
+    """Points 0, 1, … of a sweep side by side over their replicates, metric by metric:
+    each one's mean with its 95% interval, then each later point's difference from
+    point 0 with the 95% interval of the paired difference (common random numbers)."""
     declared = {m.name: m for m in METRICS}
+    letters = [chr(ord("A") + point) for point in range(len(names))]
     rows = {}
     for name in metrics or COMPARED:
         metric = declared[name]
         cells = []
-        for point in (0, 1):
+        for point in range(len(names)):
             values = runs.loc[(runs["point"] == point) & (runs["status"] == "done"), name]
             cells.append(with_interval(metric, *mean_ci(values.dropna().to_numpy())))
-        difference = paired_differences(runs, name).iloc[0]
-        cells.append(
-            signed_interval(
-                metric,
-                difference["difference"],
-                difference["paired_ci_low"],
-                difference["paired_ci_high"],
+        for row in paired_differences(runs, name).itertuples():
+            cells.append(
+                signed_interval(metric, row.difference, row.paired_ci_low, row.paired_ci_high)
             )
-        )
         rows[labelled(metric)] = cells
-    return pd.DataFrame.from_dict(
-        rows, orient="index", columns=[*names, "difference (paired 95% CI)"]
-    )
+    differences = [f"{letter} − A (paired 95% CI)" for letter in letters[1:]]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=[*letters, *differences])
 
 
 def readable_summary(summary: pd.DataFrame, parameters: list[str]) -> pd.DataFrame:
