@@ -20,6 +20,7 @@ from simulation.mechanisms.base import Day, Mechanism, Metric
 from simulation.mechanisms.brushing import Brushing
 from simulation.mechanisms.churn import Churn
 from simulation.mechanisms.compliance import Compliance, flags
+from simulation.mechanisms.diffusion import Diffusion
 from simulation.mechanisms.exposure import Exposure
 from simulation.mechanisms.interventions import Interventions
 from simulation.mechanisms.market import MarketActors
@@ -49,6 +50,7 @@ PLAN: tuple[type[Mechanism], ...] = (
     Churn,
     Observation,
     Compliance,
+    Diffusion,
 )
 RUN_METRICS = (
     Metric("days", "days simulated", "days", "{:,}", "days simulated", "final"),

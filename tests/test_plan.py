@@ -52,7 +52,12 @@ def test_a_mechanism_from_outside_joins_the_plan_and_reports(small_scenario):
     gifted = SocialCommerceModel(small_scenario, extra=[Gift])
     plain.run()
     gifted.run()
-    assert [entry.name for entry in gifted.plan][-3:] == ["gift", "observation", "compliance"]
+    assert [entry.name for entry in gifted.plan][-4:] == [
+        "gift",
+        "observation",
+        "compliance",
+        "diffusion",
+    ]
     assert gifted.world.people.owner["gifts_given"] == "gift"
     days = gifted.datacollector.get_model_vars_dataframe()
     assert (

@@ -236,7 +236,11 @@ class Sweep:
         total: int,
         on_run: Callable[[dict[str, Any]], None] | None,
     ) -> None:
-        """Keep up to `window` pending tasks in flight and record each as it finishes."""
+        """Keep up to `window` pending tasks in flight and record each as it finishes.
+        An interrupt cancels nothing here: the executor's shutdown stops what is in
+        flight (loky kills its workers, Dask's client cancels), whereas cancelling a
+        future loky has already handed to a worker fails in its manager thread when
+        the result comes back."""
         with tqdm(
             total=total,
             initial=total - len(pending),
@@ -246,23 +250,18 @@ class Sweep:
         ) as bar:
             queue = iter(pending)
             in_flight: set = set()
-            try:
-                while True:
-                    while len(in_flight) < window and (task := next(queue, None)) is not None:
-                        in_flight.add(pool.submit(simulate, task))
-                    if not in_flight:
-                        break
-                    finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        row, timeseries = future.result()
-                        self.store.record(row, timeseries)
-                        bar.update()
-                        if on_run is not None:
-                            on_run(row)
-            except BaseException:
-                for future in in_flight:
-                    future.cancel()
-                raise
+            while True:
+                while len(in_flight) < window and (task := next(queue, None)) is not None:
+                    in_flight.add(pool.submit(simulate, task))
+                if not in_flight:
+                    break
+                finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    row, timeseries = future.result()
+                    self.store.record(row, timeseries)
+                    bar.update()
+                    if on_run is not None:
+                        on_run(row)
 
     def runs(self) -> pd.DataFrame:
         """One row per run: parameters, seed, status, wall time, final metrics."""
