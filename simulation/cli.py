@@ -358,10 +358,9 @@ def replicated_run(args: argparse.Namespace, overrides: dict) -> int:
     failed = runs[runs["status"] != "done"]
     summary = analysis.point_summary(runs, [])
     print(f"{name}: {len(runs) - len(failed)} of {args.replicates} runs done\n")
-    print(readable(readable_summary(summary, [])))
+    print(as_text(readable_summary(summary, [])))
     print(f"\nruns: {out} (sharelab report {out} for plots)")
-    for row in failed.itertuples():
-        print(f"sharelab: run failed: replicate {row.replicate}: {row.error}", file=sys.stderr)
+    name_failed(failed)
     return FAULT if len(failed) else 0
 
 
@@ -560,11 +559,20 @@ def chosen_metrics(args: argparse.Namespace) -> list[str] | None:
     return chosen
 
 
-def readable(table: pd.DataFrame) -> str:
+def as_text(table: pd.DataFrame) -> str:
     """A summary table as text: metrics down the side when there are few points."""
     if len(table) == 1:
         return table.T.set_axis(["mean (95% CI)"], axis=1).to_string()
     return (table.T if len(table) <= 6 else table).to_string()
+
+
+def name_failed(failed: pd.DataFrame) -> None:
+    """One stderr line per failed run of a store: its point, replicate and error."""
+    for row in failed.itertuples():
+        print(
+            f"sharelab: run failed: point {row.point}, replicate {row.replicate}: {row.error}",
+            file=sys.stderr,
+        )
 
 
 def capped_workers(requested: int) -> int:
@@ -620,13 +628,9 @@ def sweep_command(args: argparse.Namespace) -> int:
     expected = len(sweep.tasks())
     print(f"{len(runs)} of {expected} runs done ({len(failed)} failed) in {args.out}")
     summary = analysis.point_summary(runs, sweep.design.parameters, chosen_metrics(args))
-    print(readable(readable_summary(summary, sweep.design.parameters)))
+    print(as_text(readable_summary(summary, sweep.design.parameters)))
     if len(failed) or len(runs) < expected:
-        for row in failed.itertuples():
-            print(
-                f"sharelab: run failed: point {row.point}, replicate {row.replicate}: {row.error}",
-                file=sys.stderr,
-            )
+        name_failed(failed)
         return FAULT
     return 0
 

@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
 from simulation.mechanisms.compliance import RULES
-from simulation.viz.plots import LABELS
+from simulation.viz.plots import LABELS, has_data
 
 CJK = re.compile(r"[\u3000-\u9fff\uff08\uff09]+")
 
@@ -39,7 +39,7 @@ def shown_trends(timeseries: pd.DataFrame) -> list[str]:
     """The indicators worth a panel: those that are ever applicable and not 0 all run,
     at most six, in the order of TRENDS."""
     columns = [c for c in TRENDS if c in timeseries]
-    live = [c for c in columns if timeseries[c].fillna(0).abs().gt(0).any()]
+    live = [c for c in columns if has_data(timeseries[c])]
     return live[:PANELS]
 
 

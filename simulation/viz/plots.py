@@ -21,12 +21,17 @@ PANELS = (
 )
 
 
+def has_data(series: pd.Series) -> bool:
+    """Whether a daily series is ever something other than 0 or NaN."""
+    return bool(series.fillna(0).abs().gt(0).any())
+
+
 def live_panels(timeseries: pd.DataFrame) -> list[tuple[str, tuple[str, ...]]]:
     """The panels with something to show: at least one series not 0 or NaN all run."""
     return [
         (name, series)
         for name, series in PANELS
-        if any(timeseries[column].fillna(0).abs().gt(0).any() for column in series)
+        if any(has_data(timeseries[column]) for column in series)
     ]
 
 
