@@ -23,6 +23,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from simulation.experiments import analysis
+from simulation.experiments.calibration import Calibration
 from simulation.experiments.design import Design, parse_ranges, parse_vary
 from simulation.experiments.provenance import versions
 from simulation.experiments.runner import Sweep
@@ -32,6 +33,7 @@ from simulation.model import METRICS, SocialCommerceModel
 from simulation.results import default_run_dir, staged, utc_stamp, write_files, write_run
 from simulation.scenario import ScenarioError, load_scenario, parse_override, scenario_hash
 from simulation.scenario.reference import keys, presets
+from simulation.viz.plots import save_calibration_plots
 from simulation.viz.report import write_report
 from simulation.viz.tables import (
     comparison_table,
@@ -40,6 +42,7 @@ from simulation.viz.tables import (
     markdown_table,
     paired_table,
     readable_summary,
+    target_table,
 )
 from simulation.world.footprint import check_fits
 
@@ -165,6 +168,43 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="the point other points are compared with (paired differences)",
     )
+    calibrate = commands.add_parser(
+        "calibrate", help="fit scenario keys to reported figures (optuna; resumable)"
+    )
+    calibrate.add_argument("scenario", type=Path, help="scenario TOML file")
+    calibrate.add_argument(
+        "--target",
+        type=Path,
+        required=True,
+        help="CSV or TOML of targets: metric, day, value[, weight, period, fit]",
+    )
+    calibrate.add_argument(
+        "--param",
+        dest="params",
+        action="append",
+        required=True,
+        metavar="KEY=LO:HI[:log]",
+        help="a key to fit and its range (repeatable); :log searches on a log scale",
+    )
+    calibrate.add_argument("--trials", type=non_negative, default=50, help="trials in all")
+    calibrate.add_argument(
+        "--replicates", type=non_negative, default=2, help="runs per trial, on the same seeds"
+    )
+    calibrate.add_argument(
+        "--workers", type=non_negative, default=1, help="local processes, at most one per CPU"
+    )
+    calibrate.add_argument(
+        "--seed", type=non_negative, default=0, help="seed of the sampler (optuna's TPE)"
+    )
+    calibrate.add_argument("--steps", type=non_negative, help="override run.steps (days)")
+    add_overrides(calibrate)
+    calibrate.add_argument(
+        "--out",
+        type=Path,
+        help="the calibration's folder; the same command resumes it "
+        "(default: results/calibrations/<scenario>)",
+    )
+    calibrate.add_argument("--quiet", action="store_true", help="no progress bar")
     compare = commands.add_parser(
         "compare",
         help="run folders side by side, or a scenario against a change to it, replicated",
@@ -244,6 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "compare": compare_command,
         "sweep": sweep_command,
         "report": report_command,
+        "calibrate": calibrate_command,
     }
     try:
         return commands[args.command](args)
@@ -632,6 +673,54 @@ def sweep_command(args: argparse.Namespace) -> int:
     if len(failed) or len(runs) < expected:
         name_failed(failed)
         return FAULT
+    return 0
+
+
+def calibrate_command(args: argparse.Namespace) -> int:
+    """`sharelab calibrate`: run or resume a calibration, then write its fit (best
+    scenario, targets table, trials, plots) into OUT/fit all at once."""
+    overrides = dict(parse_override(text) for text in args.overrides)
+    if args.steps is not None:
+        overrides["run.steps"] = args.steps
+    name = load_scenario(args.scenario, overrides).name
+    out = args.out or Path("results") / "calibrations" / name
+    require_space(out)
+    calibration = Calibration(
+        args.scenario,
+        args.target,
+        args.params,
+        trials=args.trials,
+        replicates=args.replicates,
+        workers=capped_workers(args.workers),
+        out=out,
+        overrides=overrides,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    terminate = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        result = calibration.run()
+    except KeyboardInterrupt:
+        print(
+            f"sharelab: interrupted; the trials done are kept in {out}: "
+            "run the same command to resume",
+            file=sys.stderr,
+        )
+        return INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, terminate)
+    with staged(out / "fit", replace=True) as staging:
+        result.write(staging)
+        save_calibration_plots(result.targets, result.history, staging)
+    print(
+        f"{name}: best of {len(result.history)} trials is trial {result.trial}, loss "
+        f"{result.loss:.4g} (weighted mean squared log error)\n"
+    )
+    for key, value in result.params.items():
+        print(f"  {key} = {value:.6g}")
+    print()
+    print(target_table(result.targets).to_string(index=False))
+    print(f"\nfit: {out / 'fit'} (best.toml, targets.csv, trials.csv, targets.png, history.png)")
     return 0
 
 

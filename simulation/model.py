@@ -22,6 +22,7 @@ from simulation.mechanisms.churn import Churn
 from simulation.mechanisms.compliance import Compliance, flags
 from simulation.mechanisms.diffusion import Diffusion
 from simulation.mechanisms.exposure import Exposure
+from simulation.mechanisms.filings import Filings
 from simulation.mechanisms.interventions import Interventions
 from simulation.mechanisms.market import MarketActors
 from simulation.mechanisms.observation import Observation
@@ -49,6 +50,7 @@ PLAN: tuple[type[Mechanism], ...] = (
     Tiers,
     Churn,
     Observation,
+    Filings,
     Compliance,
     Diffusion,
 )
@@ -186,6 +188,7 @@ class SocialCommerceModel(mesa.Model):
             "days": self.day,
             "people": self.world.people.n,
             "ties": int(self.world.graph.n_ties // 2),
+            "scale": self.config.population.scale,
         }
         for entry in self.plan:
             summary |= entry.final()

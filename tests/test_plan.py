@@ -52,9 +52,10 @@ def test_a_mechanism_from_outside_joins_the_plan_and_reports(small_scenario):
     gifted = SocialCommerceModel(small_scenario, extra=[Gift])
     plain.run()
     gifted.run()
-    assert [entry.name for entry in gifted.plan][-4:] == [
+    assert [entry.name for entry in gifted.plan][-5:] == [
         "gift",
         "observation",
+        "filings",
         "compliance",
         "diffusion",
     ]

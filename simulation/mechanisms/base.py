@@ -22,6 +22,11 @@ from simulation.world.world import World
 
 Kind = Literal["daily", "cumulative", "final"]
 GROUPS = ("Growth", "Economics", "Compliance")
+# Units of counts and sums of money over the population: with each simulated person
+# standing for `population.scale` real ones, a figure in these units scales with it.
+EXTENSIVE_UNITS = frozenset(
+    f"{unit}{per}" for unit in ("people", "orders", "shares", "RMB") for per in ("", " per day")
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,12 @@ class Metric:
     definition: str
     kind: Kind
     group: str = "Growth"
+
+    @property
+    def extensive(self) -> bool:
+        """Whether the figure counts people, orders, shares or money over everyone, so
+        that it is shown × `population.scale` in real units (a median or a share is not)."""
+        return self.unit in EXTENSIVE_UNITS
 
 
 @dataclass

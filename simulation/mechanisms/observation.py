@@ -274,8 +274,8 @@ FINAL = (
     ),
     _final(
         "median_net_income",
-        "median member net income (RMB)",
-        "RMB",
+        "median member net income",
+        "RMB per member",
         RMB,
         "median over ever-members of net income: pay and discount savings, plus the gift "
         "package at its need-weighted retail value, less fees and faking costs",

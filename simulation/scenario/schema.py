@@ -53,6 +53,13 @@ class RunConfig(Section):
 class PopulationConfig(Section):
     size: int = Field(20_000, gt=0, description="people on the social graph")
     initial_members: int = Field(20, ge=0, description="members on day 0 (no sponsor)")
+    scale: float = Field(
+        1.0,
+        gt=0.0,
+        description="real people each simulated person stands for: counts and money are "
+        "shown in real units (× scale); the simulation itself does not change",
+        json_schema_extra=RUN,
+    )
 
 
 class _GraphBase(Section):
@@ -461,5 +468,16 @@ def world_values(scenario: Scenario) -> dict[str, Any]:
         value: Any = dumped
         for part in key.split("."):
             value = value[part]
-        values[key] = value
+        values[key] = _drawn(key, value)
     return values
+
+
+def _drawn(key: str, value: Any) -> Any:
+    """A world section's values less its keys marked "run" (how a world is reported,
+    not how it is drawn: population.scale), so they leave the world's stream alone."""
+    if "." in key or not isinstance(value, dict):
+        return value
+    section = getattr(Scenario.model_fields[key].annotation, "model_fields", None)
+    if section is None:
+        return value
+    return {name: v for name, v in value.items() if field_scope(section[name]) != "run"}

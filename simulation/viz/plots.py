@@ -68,3 +68,74 @@ def save_growth_plot(timeseries: pd.DataFrame, title: str, path: Path) -> None:
     fig = growth_figure(timeseries, title)
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def calibration_figure(targets: pd.DataFrame) -> plt.Figure:
+    """One panel per target metric: the reported values (filled where fitted, hollow
+    where held out) and the calibrated model's mean with its 95% interval, by day."""
+    metrics = list(dict.fromkeys(targets["metric"]))
+    columns = min(3, len(metrics))
+    rows = -(-len(metrics) // columns)
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(5 * columns, 3.6 * rows), layout="constrained", squeeze=False
+    )
+    for ax in axes.flat[len(metrics) :]:
+        ax.set_axis_off()
+    for ax, metric in zip(axes.flat, metrics, strict=False):
+        rows_of = targets[targets["metric"] == metric]
+        low = (rows_of["model_mean"] - rows_of["ci_low"]).fillna(0).clip(lower=0)
+        high = (rows_of["ci_high"] - rows_of["model_mean"]).fillna(0).clip(lower=0)
+        ax.errorbar(
+            rows_of["day"],
+            rows_of["model_mean"],
+            yerr=[low, high],
+            fmt="s-",
+            color="C0",
+            capsize=4,
+            label="model: mean, 95% CI",
+        )
+        for fitted, face, name in (
+            (True, "C3", "reported, fitted"),
+            (False, "none", "reported, held out"),
+        ):
+            chosen = rows_of[rows_of["fit"] == fitted]
+            if len(chosen):
+                ax.scatter(
+                    chosen["day"],
+                    chosen["value"],
+                    s=60,
+                    facecolors=face,
+                    edgecolors="C3",
+                    zorder=3,
+                    label=name,
+                )
+        ax.set_title(metric)
+        ax.set_xlabel("day")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    return fig
+
+
+def history_figure(history: pd.DataFrame) -> plt.Figure:
+    """Each trial's loss and the best loss so far, by trial number (log scale)."""
+    done = history[history["state"] == "COMPLETE"].sort_values("number")
+    fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+    ax.scatter(done["number"], done["loss"], s=14, alpha=0.6, label="trial")
+    ax.step(done["number"], done["loss"].cummin(), where="post", color="C3", label="best so far")
+    if (done["loss"] > 0).all() and len(done):
+        ax.set_yscale("log")
+    ax.set_xlabel("trial")
+    ax.set_ylabel("loss (weighted mean squared log error)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return fig
+
+
+def save_calibration_plots(targets: pd.DataFrame, history: pd.DataFrame, folder: Path) -> None:
+    """targets.png and history.png into `folder`."""
+    for name, fig in (
+        ("targets.png", calibration_figure(targets)),
+        ("history.png", history_figure(history)),
+    ):
+        fig.savefig(folder / name, dpi=100)
+        plt.close(fig)

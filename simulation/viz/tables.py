@@ -73,6 +73,9 @@ def format_summary(summary: dict[str, Any]) -> str:
     label = summary.get("label", summary["scenario"])
     title = f"{label} · seed {summary['seed']} · hash {summary['scenario_hash']}"
     lines = two_columns(title, SUMMARY_ROWS, summary, none=NOT_APPLICABLE)
+    scale = summary.get("scale", 1.0)
+    if scale != 1.0:
+        lines = in_real_units(lines, summary, scale)
     lines += ["", f"Flags ({len(summary['flags'])})", "-" * 40]
     for flag in summary["flags"]:
         lines.append(
@@ -80,6 +83,31 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"({flag['threshold']}; applies to {flag['applies']}) — {flag['source']}"
         )
     return "\n".join(lines)
+
+
+def in_real_units(lines: list[str], summary: dict[str, Any], scale: float) -> list[str]:
+    """The summary table's lines with a third column: each count and sum of money over
+    everyone × `scale` (population.scale), the rest left blank."""
+    declared = {m.name: m for m in METRICS}
+    out = [lines[0] + f"  (real units: × {scale:,.6g} people each)"]
+    for line, (_, key, _) in zip(lines[1:], [(None, None, None), *_row_keys()], strict=False):
+        metric = declared.get(key) if key else None
+        value = summary.get(key) if key else None
+        if metric is not None and metric.extensive and value is not None:
+            line += f"  {readable(metric, value * scale):>18}"
+        elif line.startswith("-"):
+            line += "-" * 20
+        out.append(line)
+    return out
+
+
+def _row_keys() -> list[tuple]:
+    """The summary rows in the order two_columns prints them (a section is a blank
+    line, its title and a rule)."""
+    rows: list[tuple] = []
+    for label, key, fmt in SUMMARY_ROWS:
+        rows += [(None, None, None)] * 3 if key is None else [(label, key, fmt)]
+    return rows[1:]
 
 
 def comparison_table(summaries: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
@@ -220,3 +248,27 @@ def markdown_table(table: pd.DataFrame) -> str:
         cells = [str(label), *(str(value).replace("|", "/") for value in row)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def target_table(targets: pd.DataFrame) -> pd.DataFrame:
+    """A calibration's targets for reading: each reported figure, the model's mean with
+    its 95% interval over replicates, the relative error, and whether it was fitted."""
+    rows = []
+    for row in targets.itertuples():
+        interval = (
+            f" ({max(row.ci_low, 0):,.4g} to {row.ci_high:,.4g})"
+            if row.ci_low == row.ci_low
+            else ""
+        )
+        rows.append(
+            {
+                "target": row.metric,
+                "day": row.day,
+                "period": "" if row.period != row.period or row.period is None else int(row.period),
+                "reported": f"{row.value:,.4g}",
+                "model mean (95% CI)": f"{row.model_mean:,.4g}{interval}",
+                "error": f"{row.error:+.1%}" if row.error == row.error else NOT_APPLICABLE,
+                "fitted": "yes" if row.fit else "no (held out)",
+            }
+        )
+    return pd.DataFrame(rows)
