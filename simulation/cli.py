@@ -196,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument(
         "--seed", type=non_negative, default=0, help="seed of the sampler (optuna's TPE)"
     )
+    calibrate.add_argument(
+        "--fit-scale",
+        action="store_true",
+        help="fit population.scale to the targets in people, orders or money, for each "
+        "trial in closed form (the searched keys then fit shapes and ratios)",
+    )
     calibrate.add_argument("--steps", type=non_negative, help="override run.steps (days)")
     add_overrides(calibrate)
     calibrate.add_argument(
@@ -696,6 +702,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
         overrides=overrides,
         seed=args.seed,
         progress=not args.quiet,
+        fit_scale=args.fit_scale,
     )
     terminate = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:

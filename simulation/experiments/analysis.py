@@ -23,6 +23,9 @@ KEY_METRICS = (
     "recruitment_reward_share",
     "loss_fraction",
     "income_gini",
+    "bass_p",
+    "bass_q",
+    "retention_90",
 )
 
 

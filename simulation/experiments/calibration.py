@@ -29,6 +29,7 @@ from simulation.experiments.seeds import replicate_seed, run_key
 from simulation.experiments.store import atomic_write, read_json
 from simulation.experiments.targets import (
     Target,
+    best_scale,
     check_reach,
     comparison,
     figures,
@@ -80,8 +81,10 @@ class Calibration:
     """Fits `parameters` (Parameter, or "KEY=LO:HI[:log]" text) of `scenario` to
     `targets` (a file, or Target rows) by minimising `targets.log_loss`: `trials`
     trials of `replicates` runs each, on `workers` local processes (or Dask).
-    `start` ({key: value}) is the first trial. Everything is checked before anything
-    runs; the study, the best scenario and the tables go under `out`."""
+    `start` ({key: value}) is the first trial. With `fit_scale`, each trial's
+    population.scale is the one that fits it best (`targets.best_scale`, closed form),
+    so the searched keys fit the shapes and ratios and the scale the levels.
+    Everything is checked before anything runs; the study goes under `out`."""
 
     def __init__(
         self,
@@ -98,6 +101,7 @@ class Calibration:
         start: dict[str, Any] | None = None,
         seed: int = 0,
         progress: bool = True,
+        fit_scale: bool = False,
     ) -> None:
         if isinstance(scenario, Scenario):
             base = with_overrides(scenario, overrides or {})
@@ -115,9 +119,11 @@ class Calibration:
                 raise ScenarioError(name, str(count), f"must be from {least} to {MAX_TRIALS:,}")
         self.trials, self.replicates = trials, replicates
         self.workers, self.dask, self.seed, self.progress = workers, dask, seed, progress
+        self.fit_scale = fit_scale
+        if fit_scale:
+            self._check_scale_fit()
         self.start = dict(start or {})
-        if self.start:
-            with_overrides(base, self.start, "start")
+        self._check_start()
         self.base_hash = scenario_hash(base)
         self.out = (
             Path(out) if out else Path("results") / "calibrations" / f"{base.name}-{utc_stamp()}"
@@ -139,9 +145,40 @@ class Calibration:
                 raise ScenarioError("--param", parameter.key, f"{bounds}: a log scale needs LO > 0")
             if field_type(parameter.key) not in (int, float):
                 raise ScenarioError("--param", parameter.key, "is not a numeric scenario key")
+            if parameter.whole and round(parameter.low) >= round(parameter.high):
+                raise ScenarioError("--param", parameter.key, f"{bounds}: no whole number between")
+            if parameter.whole and parameter.log and round(parameter.low) < 1:
+                raise ScenarioError(
+                    "--param", parameter.key, f"{bounds}: a whole-number log scale needs LO ≥ 1"
+                )
             for value in (parameter.low, parameter.high):
-                scenario = with_overrides(self.base, {parameter.key: self._cast(parameter, value)})
-                check_fits(scenario)
+                changed = {parameter.key: self._cast(parameter, value)}
+                check_fits(with_overrides(self.base, changed, "--param"))
+
+    def _check_scale_fit(self) -> None:
+        """Fitting the scale needs a fitted target in people, orders, shares or money,
+        and the scale must not also be searched."""
+        if any(p.key == "population.scale" for p in self.parameters):
+            raise ScenarioError(
+                "--param", "population.scale", "is fitted by --fit-scale: give one or the other"
+            )
+        if not any(t.fit and t.weight > 0 and t.scaled for t in self.targets):
+            raise ScenarioError(
+                "--fit-scale",
+                None,
+                "needs a fitted target counting people, orders or money (not a ratio)",
+            )
+
+    def _check_start(self) -> None:
+        """The first trial sets every fitted key, each within its range."""
+        if not self.start:
+            return
+        ranges = {p.key: p for p in self.parameters}
+        if set(self.start) != set(ranges):
+            raise ScenarioError("start", None, f"must set exactly the fitted keys: {list(ranges)}")
+        for key, value in self.start.items():
+            if not ranges[key].low <= value <= ranges[key].high:
+                raise ScenarioError("start", key, f"{value} is outside its range")
 
     @staticmethod
     def _cast(parameter: Parameter, value: float) -> float | int:
@@ -158,6 +195,7 @@ class Calibration:
             "replicates": self.replicates,
             "seed": self.seed,
             "start": self.start,
+            "fit_scale": self.fit_scale,
             "loss": "weighted mean over fitted targets of (ln model mean − ln reported)²",
         }
 
@@ -185,8 +223,8 @@ class Calibration:
             ) as bar,
         ):
             while done < self.trials:
-                asked = [study.ask(self._distributions(optuna)) for _ in range(batch)]
-                asked = asked[: self.trials - done]
+                count = min(batch, self.trials - done)
+                asked = [study.ask(self._distributions(optuna)) for _ in range(count)]
                 for trial, record in zip(asked, self._evaluate(pool, asked), strict=True):
                     self._tell(study, optuna, trial, record)
                     done += 1
@@ -198,7 +236,8 @@ class Calibration:
 
     def _study(self, optuna: Any) -> Any:
         """The study under `out`, created or resumed; trials a killed run left running are
-        marked failed and queued again with their parameters."""
+        marked failed and queued again with their parameters. A resumed study's sampler
+        is seeded with the seed plus the trials so far, so it does not replay its draws."""
         self.out.mkdir(parents=True, exist_ok=True)
         manifest_path = self.out / "calibration.json"
         if manifest_path.exists():
@@ -222,6 +261,10 @@ class Calibration:
             direction="minimize",
             load_if_exists=True,
         )
+        if study.trials:
+            study.sampler = optuna.samplers.TPESampler(
+                seed=self.seed + len(study.trials), multivariate=True
+            )
         running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
         for trial in running:
             study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
@@ -271,10 +314,18 @@ class Calibration:
             if failed:
                 records.append(record | {"error": failed[0]})
                 continue
+            runs = [series for _, series in results]
             scale = float(params.get("population.scale", self.base.population.scale))
-            values = figures(self.targets, [series for _, series in results], scale)
+            if self.fit_scale:
+                scale = best_scale(self.targets, figures(self.targets, runs, 1.0))
+                if not math.isfinite(scale):
+                    records.append(record | {"error": "no simulated level to fit the scale to"})
+                    continue
+            values = figures(self.targets, runs, scale)
             records.append(
-                record | {"figures": values.tolist(), "loss": log_loss(self.targets, values)}
+                record
+                | {"figures": values.tolist(), "loss": log_loss(self.targets, values)}
+                | ({"scale": scale} if self.fit_scale else {})
             )
         return records
 
@@ -284,6 +335,8 @@ class Calibration:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             return
         trial.set_user_attr("figures", record["figures"])
+        if "scale" in record:
+            trial.set_user_attr("scale", record["scale"])
         study.tell(trial, record["loss"] if math.isfinite(record["loss"]) else math.inf)
 
     def result(self) -> CalibrationResult:
@@ -299,9 +352,13 @@ class Calibration:
             columns={"value": "loss"}
         )
         if not _any_complete(study):
-            raise ScenarioError("--out", str(self.out), "no trial has completed yet")
+            errors = [t.user_attrs["error"] for t in study.trials if "error" in t.user_attrs]
+            why = f": every run failed, e.g. {errors[0]}" if errors else " yet"
+            raise ScenarioError("--out", str(self.out), f"no trial has completed{why}")
         best = study.best_trial
         params = {p.key: self._cast(p, best.params[p.key]) for p in self.parameters}
+        if self.fit_scale:
+            params["population.scale"] = float(best.user_attrs["scale"])
         table = comparison(self.targets, np.array(best.user_attrs["figures"]))
         return CalibrationResult(
             scenario=with_overrides(self.base, params, "--param"),

@@ -51,6 +51,16 @@ class Target:
         return self.metric.removeprefix(GROWTH).split("/")
 
     @property
+    def scaled(self) -> bool:
+        """Whether the figure is proportional to population.scale: one extensive
+        metric, not a ratio or a growth multiple."""
+        return (
+            len(self.series) == 1
+            and not self.metric.startswith(GROWTH)
+            and (SERIES[self.series[0]].extensive)
+        )
+
+    @property
     def label(self) -> str:
         period = f", {self.period} days" if self.period else ""
         return f"{self.metric} @ day {self.day}{period}"
@@ -88,7 +98,7 @@ def load_targets(path: str | Path) -> list[Target]:
         if path.suffix == ".toml":
             rows = tomllib.loads(path.read_text(encoding="utf-8")).get("targets", [])
         elif path.suffix == ".csv":
-            with path.open(newline="", encoding="utf-8") as handle:
+            with path.open(newline="", encoding="utf-8-sig") as handle:
                 lines = (line for line in handle if not line.lstrip().startswith("#"))
                 rows = list(csv.DictReader(lines))
         else:
@@ -102,7 +112,11 @@ def load_targets(path: str | Path) -> list[Target]:
     return [_target(row, f"{source}, row {number}") for number, row in enumerate(rows, 1)]
 
 
-def _target(row: dict[str, Any], source: str) -> Target:
+def _target(row: Any, source: str) -> Target:
+    if not isinstance(row, dict):
+        raise ScenarioError(source, None, "a target is a table of metric, day, value, ...")
+    if None in row:
+        raise ScenarioError(source, None, "has more cells than the header has columns")
     unknown = sorted(set(row) - set(COLUMNS))
     if unknown:
         raise ScenarioError(source, unknown[0], f"unknown column; expected {', '.join(COLUMNS)}")
@@ -166,8 +180,12 @@ def _check(target: Target, source: str) -> None:
         earliest = target.day - (2 if flow else 1) * target.period + (1 if flow else 0)
         if earliest < 1:
             raise ScenarioError(source, "day", "growth: the earlier period starts before day 1")
-    elif target.period is not None and target.day - target.period < 0:
+    elif target.period is not None and target.day - target.period < 0 and _flows(target):
         raise ScenarioError(source, "period", "the period starts before day 1")
+
+
+def _flows(target: Target) -> bool:
+    return any(SERIES[name].unit.endswith(" per day") for name in target.series)
 
 
 def check_reach(targets: list[Target], steps: int) -> None:
@@ -187,13 +205,34 @@ def figures(targets: list[Target], runs: list[pd.DataFrame], scale: float) -> np
     return np.array([[t.figure(run, scale) for run in indexed] for t in targets])
 
 
+def best_scale(targets: list[Target], unscaled: np.ndarray) -> float:
+    """The population.scale that minimises the loss given the runs' figures at scale 1:
+    ln k = Σ w (ln reported − ln mean) / Σ w over the fitted targets proportional to k
+    (the loss's other terms do not depend on k); NaN if none has a positive mean."""
+    rows = [
+        i
+        for i, t in enumerate(targets)
+        if t.fit and t.weight > 0 and t.scaled and np.nanmean(unscaled[i]) > 0
+    ]
+    if not rows:
+        return math.nan
+    weights = np.array([targets[i].weight for i in rows])
+    gaps = [math.log(targets[i].value) - math.log(np.nanmean(unscaled[i])) for i in rows]
+    return float(math.exp(np.dot(weights, gaps) / weights.sum()))
+
+
 def log_loss(targets: list[Target], values: np.ndarray) -> float:
     """The loss: the weighted mean, over fitted targets, of the squared log error of the
-    model's mean figure over replicates, (ln mean − ln reported)²; a mean at or below
-    zero counts as 1e-12."""
+    model's mean figure over replicates, (ln mean − ln reported)²; the mean is over the
+    replicates where the figure is defined (a ratio's denominator is not 0), and a mean
+    at or below zero, or with none defined, counts as 1e-12."""
     fitted = [i for i, t in enumerate(targets) if t.fit and t.weight > 0]
     weights = np.array([targets[i].weight for i in fitted])
-    means = np.nan_to_num(values[fitted].mean(axis=1), nan=FLOOR)
+    chosen = values[fitted]
+    defined = np.isfinite(chosen)
+    sums = np.where(defined, chosen, 0.0).sum(axis=1)
+    counts = defined.sum(axis=1)
+    means = np.divide(sums, counts, out=np.full(len(fitted), FLOOR), where=counts > 0)
     observed = np.array([targets[i].value for i in fitted])
     errors = np.log(np.maximum(means, FLOOR)) - np.log(observed)
     return float(np.sum(weights * errors**2) / weights.sum())

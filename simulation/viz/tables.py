@@ -129,6 +129,9 @@ COMPARED = tuple(
         (
             "ever_members",
             "members",
+            "bass_p",
+            "bass_q",
+            "retention_90",
             "gmv",
             "platform_margin",
             "commissions_paid",
