@@ -719,8 +719,9 @@ def calibrate_command(args: argparse.Namespace) -> int:
     with staged(out / "fit", replace=True) as staging:
         result.write(staging)
         save_calibration_plots(result.targets, result.history, staging)
+    completed = int((result.history["state"] == "COMPLETE").sum())
     print(
-        f"{name}: best of {len(result.history)} trials is trial {result.trial}, loss "
+        f"{name}: best of {completed} completed trials is trial {result.trial}, loss "
         f"{result.loss:.4g} (weighted mean squared log error)\n"
     )
     for key, value in result.params.items():

@@ -459,3 +459,25 @@ def test_a_whole_number_log_range_reaching_below_one_is_refused_up_front(in_tmp,
     assert main(args) == 2
     assert capsys.readouterr().err.startswith("sharelab: error: --param")
     assert not out.exists()
+
+
+def test_an_out_that_is_a_file_or_not_a_calibration_is_refused_before_anything_runs(tmp_path):
+    targets = tiny_targets(tmp_path)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(ScenarioError, match="is a file, not a folder"):
+        Calibration(BASELINE, targets, PARAMS, out=afile)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "fit").mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(ScenarioError, match="holds something other than a calibration"):
+        Calibration(BASELINE, targets, PARAMS, out=other)
+    assert (other / "notes.txt").read_text() == "mine"
+
+
+def test_the_result_of_a_calibration_not_yet_run_is_a_one_line_error(tmp_path):
+    calibration = Calibration(BASELINE, tiny_targets(tmp_path), PARAMS, out=tmp_path / "new")
+    with pytest.raises(ScenarioError, match="holds no calibration study yet"):
+        calibration.result()
+    assert not (tmp_path / "new").exists()

@@ -42,9 +42,28 @@ def test_the_fitted_scale_minimises_the_loss():
 def test_without_a_level_there_is_no_scale_to_fit():
     ratios = [Target("placed_orders/annual_buyers", 100, 2.0)]
     assert math.isnan(best_scale(ratios, np.array([[1.0]])))
-    assert not Target("growth:cumulative_members", 100, 2.0, period=50).scaled
-    assert not Target("penetration", 100, 0.1).scaled
-    assert Target("placed_orders", 100, 2.0, period=50).scaled
+    assert Target("growth:cumulative_members", 100, 2.0, period=50).power == 0
+    assert Target("penetration", 100, 0.1).power == 0
+    assert Target("placed_orders/annual_buyers", 100, 2.0).power == 0
+    assert Target("placed_orders", 100, 2.0, period=50).power == 1
+    assert Target("placed_orders/penetration", 100, 2.0).power == 1
+    assert Target("penetration/annual_buyers", 100, 2.0).power == -1
+
+
+def test_a_ratio_that_goes_as_the_scale_counts_in_its_fit():
+    targets = [
+        Target("cumulative_members", 100, 100.0),
+        Target("placed_orders/penetration", 100, 1000.0),
+        Target("penetration/annual_buyers", 100, 0.001),
+    ]
+    unscaled = np.array([[10.0], [10.0], [0.1]])
+    k = best_scale(targets, unscaled)
+    assert k == pytest.approx(math.exp((math.log(10) + math.log(100) + math.log(100)) / 3))
+
+    def loss(scale: float) -> float:
+        return log_loss(targets, unscaled * np.array([[scale], [scale], [1 / scale]]))
+
+    assert loss(k) < loss(k * 1.05) and loss(k) < loss(k / 1.05)
 
 
 @pytest.fixture

@@ -231,10 +231,12 @@ GOOD = "cumulative_members,10,500,,,\n"
         ("cumulative_members,10,,,,", "value: is missing"),
         (",10,5,,,", "metric: is missing"),
         ("cumulative_members,10.5,5,,,", "'10.5' is not a whole number of days"),
-        ("cumulative_members,ten,5,,,", "could not convert"),
+        ("cumulative_members,ten,5,,,", "day: 'ten' is not a whole number of days"),
+        ("cumulative_members,10,abc,,,", "value: 'abc' is not a number"),
+        ("cumulative_members,10,5,,30,", "a stock is taken on its day: no period"),
         ("cumulative_members,0,5,,,", "days start at 1"),
         ("cumulative_members,10,5,,2.5,", "'2.5' is not a whole number of days"),
-        ("cumulative_members,10,5,,,maybe", "fit = 'maybe': expected true or false"),
+        ("cumulative_members,10,5,,,maybe", "fit: 'maybe' is not true or false"),
     ],
 )
 def test_a_bad_row_is_refused_in_one_line_naming_its_row(tmp_path, row, words):
@@ -338,3 +340,14 @@ def test_a_csv_with_a_byte_order_mark_loads(tmp_path):
     path = tmp_path / "targets.csv"
     path.write_bytes(b"\xef\xbb\xbf" + (HEADER + GOOD).encode())
     assert load_targets(path) == [Target("cumulative_members", 10, 500.0)]
+
+
+def test_a_target_file_that_is_a_folder_or_holds_non_numbers_is_refused(tmp_path):
+    folder = tmp_path / "targets.csv"
+    folder.mkdir()
+    with pytest.raises(ScenarioError, match="is not a file"):
+        load_targets(folder)
+    path = tmp_path / "targets.toml"
+    path.write_text('[[targets]]\nmetric = "cumulative_members"\nday = [10]\nvalue = 5\n')
+    with pytest.raises(ScenarioError, match="day: \\[10\\] is not a whole number of days"):
+        load_targets(path)

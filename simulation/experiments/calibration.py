@@ -47,6 +47,7 @@ from simulation.scenario import (
 from simulation.world.footprint import check_fits
 
 STUDY = "calibration"
+MANIFEST = "calibration.json"
 MAX_TRIALS = 10_000
 
 
@@ -125,9 +126,8 @@ class Calibration:
         self.start = dict(start or {})
         self._check_start()
         self.base_hash = scenario_hash(base)
-        self.out = (
-            Path(out) if out else Path("results") / "calibrations" / f"{base.name}-{utc_stamp()}"
-        )
+        self.out = Path(out) if out else Path("results") / "calibrations" / base.name
+        self._check_out()
 
     def _check_parameters(self) -> None:
         if not self.parameters:
@@ -155,6 +155,21 @@ class Calibration:
                 changed = {parameter.key: self._cast(parameter, value)}
                 check_fits(with_overrides(self.base, changed, "--param"))
 
+    def _check_out(self) -> None:
+        """`out` is a folder that is absent, empty, or holds a calibration."""
+        for folder in (self.out, *self.out.absolute().parents):
+            if folder.exists() and not folder.is_dir():
+                raise ScenarioError("--out", str(self.out), f"{folder} is a file, not a folder")
+        if self.out.is_dir() and any(self.out.iterdir()) and not (self.out / MANIFEST).is_file():
+            raise ScenarioError(
+                "--out", str(self.out), "holds something other than a calibration; choose another"
+            )
+
+    @property
+    def storage(self) -> str:
+        """The study's SQLite address."""
+        return f"sqlite:///{(self.out / 'study.db').resolve()}"
+
     def _check_scale_fit(self) -> None:
         """Fitting the scale needs a fitted target in people, orders, shares or money,
         and the scale must not also be searched."""
@@ -162,7 +177,7 @@ class Calibration:
             raise ScenarioError(
                 "--param", "population.scale", "is fitted by --fit-scale: give one or the other"
             )
-        if not any(t.fit and t.weight > 0 and t.scaled for t in self.targets):
+        if not any(t.fit and t.weight > 0 and t.power for t in self.targets):
             raise ScenarioError(
                 "--fit-scale",
                 None,
@@ -210,7 +225,7 @@ class Calibration:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         study = self._study(optuna)
         done = self._finished(study)
-        batch = max(1, self.workers // self.replicates) if self.workers > 1 else 1
+        batch = max(1, self.workers // self.replicates)
         workers = min(self.workers, batch * self.replicates)
         with (
             executor(workers, self.dask) as pool,
@@ -239,7 +254,7 @@ class Calibration:
         marked failed and queued again with their parameters. A resumed study's sampler
         is seeded with the seed plus the trials so far, so it does not replay its draws."""
         self.out.mkdir(parents=True, exist_ok=True)
-        manifest_path = self.out / "calibration.json"
+        manifest_path = self.out / MANIFEST
         if manifest_path.exists():
             recorded = read_json(manifest_path)
             if {k: recorded.get(k) for k in self.manifest} != json.loads(
@@ -248,15 +263,15 @@ class Calibration:
                 raise ScenarioError(
                     "--out",
                     str(self.out),
-                    "holds another calibration (scenario, targets, parameters, replicates or "
-                    "seed differ): choose another --out",
+                    "holds another calibration (scenario, targets, parameters, replicates, "
+                    "seed, start or --fit-scale differ): choose another --out",
                 )
         else:
             stamped = self.manifest | {"created": utc_stamp(), "versions": versions()}
             atomic_write(manifest_path, json.dumps(stamped, indent=2, default=str))
         study = optuna.create_study(
             study_name=STUDY,
-            storage=f"sqlite:///{(self.out / 'study.db').resolve()}",
+            storage=self.storage,
             sampler=optuna.samplers.TPESampler(seed=self.seed, multivariate=True),
             direction="minimize",
             load_if_exists=True,
@@ -293,35 +308,34 @@ class Calibration:
         """Run every replicate of every trial of a batch; each trial's record: its
         parameters, its targets' figures per replicate, the loss, or the error."""
         base = self.base.model_dump(mode="json")
-        futures = []
-        for trial in trials:
-            params = {p.key: self._cast(p, trial.params[p.key]) for p in self.parameters}
-            futures.append(
-                [
-                    pool.submit(
-                        simulate,
-                        RunTask(run_key(self.base_hash, params, r), 0, r, seed, params, base),
-                    )
-                    for r, seed in enumerate(self.seeds())
-                ]
-            )
+        chosen = [
+            {p.key: self._cast(p, trial.params[p.key]) for p in self.parameters} for trial in trials
+        ]
+        futures = [
+            [
+                pool.submit(
+                    simulate, RunTask(run_key(self.base_hash, params, r), 0, r, seed, params, base)
+                )
+                for r, seed in enumerate(self.seeds())
+            ]
+            for params in chosen
+        ]
         records = []
-        for trial, runs in zip(trials, futures, strict=True):
-            params = {p.key: self._cast(p, trial.params[p.key]) for p in self.parameters}
+        for trial, params, runs in zip(trials, chosen, futures, strict=True):
             results = [future.result() for future in runs]
             failed = [row["error"] for row, _ in results if row["status"] != "done"]
             record: dict[str, Any] = {"trial": trial.number, "params": params}
             if failed:
                 records.append(record | {"error": failed[0]})
                 continue
-            runs = [series for _, series in results]
+            daily = [series for _, series in results]
             scale = float(params.get("population.scale", self.base.population.scale))
             if self.fit_scale:
-                scale = best_scale(self.targets, figures(self.targets, runs, 1.0))
+                scale = best_scale(self.targets, figures(self.targets, daily, 1.0))
                 if not math.isfinite(scale):
                     records.append(record | {"error": "no simulated level to fit the scale to"})
                     continue
-            values = figures(self.targets, runs, scale)
+            values = figures(self.targets, daily, scale)
             records.append(
                 record
                 | {"figures": values.tolist(), "loss": log_loss(self.targets, values)}
@@ -344,13 +358,15 @@ class Calibration:
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study = optuna.load_study(
-            study_name=STUDY, storage=f"sqlite:///{(self.out / 'study.db').resolve()}"
-        )
-        history = study.trials_dataframe(attrs=("number", "state", "value", "params"))
-        history = history.rename(columns=lambda c: c.removeprefix("params_")).rename(
-            columns={"value": "loss"}
-        )
+        if not (self.out / "study.db").is_file():
+            raise ScenarioError("--out", str(self.out), "holds no calibration study yet")
+        study = optuna.load_study(study_name=STUDY, storage=self.storage)
+        history = study.trials_dataframe(
+            attrs=("number", "state", "value", "params", "user_attrs")
+        ).drop(columns=["user_attrs_figures"], errors="ignore")
+        history = history.rename(
+            columns=lambda c: c.removeprefix("params_").removeprefix("user_attrs_")
+        ).rename(columns={"value": "loss"})
         if not _any_complete(study):
             errors = [t.user_attrs["error"] for t in study.trials if "error" in t.user_attrs]
             why = f": every run failed, e.g. {errors[0]}" if errors else " yet"
@@ -391,12 +407,11 @@ class CalibrationResult:
     def write(self, folder: Path) -> None:
         """best.toml (loadable), targets.csv and trials.csv into `folder`, each written
         whole or not at all (plots: simulation.viz.plots.save_calibration_plots)."""
-        out = folder
         header = (
             f"# Calibrated: trial {self.trial}, loss {self.loss:.6g} (weighted mean squared log "
             f"error), {self.replicates} replicates\n"
             + "".join(f"# {key} = {value!r}\n" for key, value in self.params.items())
         )
-        atomic_write(out / "best.toml", header + scenario_toml(self.scenario))
-        atomic_write(out / "targets.csv", self.targets.to_csv(index=False))
-        atomic_write(out / "trials.csv", self.history.to_csv(index=False))
+        atomic_write(folder / "best.toml", header + scenario_toml(self.scenario))
+        atomic_write(folder / "targets.csv", self.targets.to_csv(index=False))
+        atomic_write(folder / "trials.csv", self.history.to_csv(index=False))

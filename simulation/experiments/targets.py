@@ -51,14 +51,14 @@ class Target:
         return self.metric.removeprefix(GROWTH).split("/")
 
     @property
-    def scaled(self) -> bool:
-        """Whether the figure is proportional to population.scale: one extensive
-        metric, not a ratio or a growth multiple."""
-        return (
-            len(self.series) == 1
-            and not self.metric.startswith(GROWTH)
-            and (SERIES[self.series[0]].extensive)
-        )
+    def power(self) -> int:
+        """The figure goes as population.scale to this power: +1 for a count or sum of
+        money, 0 for a share, a growth multiple or a ratio of two counts, −1 for a
+        share over a count."""
+        if self.metric.startswith(GROWTH):
+            return 0
+        top, *bottom = (int(SERIES[name].extensive) for name in self.series)
+        return top - sum(bottom)
 
     @property
     def label(self) -> str:
@@ -80,7 +80,7 @@ def _figure(timeseries: pd.DataFrame, name: str, day: int, period: int | None, s
     metric = SERIES[name]
     factor = scale if metric.extensive else 1.0
     values = timeseries[name]
-    if metric.unit.endswith(" per day"):
+    if metric.flow:
         first = day - period + 1 if period else 1
         return float(values.loc[first:day].sum()) * factor
     return float(values.loc[day]) * factor
@@ -94,6 +94,8 @@ def load_targets(path: str | Path) -> list[Target]:
     """The targets of a CSV or TOML file, each row checked (an error names its row)."""
     path = Path(path)
     source = f"--target {path}"
+    if path.exists() and not path.is_file():
+        raise ScenarioError(source, None, "is not a file")
     try:
         if path.suffix == ".toml":
             rows = tomllib.loads(path.read_text(encoding="utf-8")).get("targets", [])
@@ -105,7 +107,7 @@ def load_targets(path: str | Path) -> list[Target]:
             raise ScenarioError(source, None, "expected a .csv or .toml file of targets")
     except FileNotFoundError:
         raise ScenarioError(source, None, "no such file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, csv.Error) as err:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, csv.Error, OSError) as err:
         raise ScenarioError(source, None, f"cannot be read: {err}") from None
     if not rows:
         raise ScenarioError(source, None, "holds no targets (rows: metric, day, value, ...)")
@@ -124,25 +126,32 @@ def _target(row: Any, source: str) -> Target:
     for key in ("metric", "day", "value"):
         if key not in given:
             raise ScenarioError(source, key, "is missing")
-    try:
-        target = Target(
-            metric=str(given["metric"]).replace(" ", ""),
-            day=_whole(given["day"]),
-            value=float(given["value"]),
-            weight=float(given.get("weight", 1.0)),
-            period=_whole(given["period"]) if "period" in given else None,
-            fit=_flag(given.get("fit", True)),
-        )
-    except ValueError as err:
-        raise ScenarioError(source, None, str(err)) from None
+    readers = {"day": _whole, "value": float, "weight": float, "period": _whole, "fit": _flag}
+    read: dict[str, Any] = {"metric": str(given["metric"]).replace(" ", "")}
+    for key, reader in readers.items():
+        if key in given:
+            try:
+                read[key] = reader(given[key])
+            except (ValueError, TypeError):
+                raise ScenarioError(source, key, f"{given[key]!r} is not {EXPECTED[key]}") from None
+    target = Target(**read)
     _check(target, source)
     return target
+
+
+EXPECTED = {
+    "day": "a whole number of days",
+    "value": "a number",
+    "weight": "a number",
+    "period": "a whole number of days",
+    "fit": "true or false",
+}
 
 
 def _whole(value: Any) -> int:
     number = float(value)
     if not number.is_integer():
-        raise ValueError(f"{value!r} is not a whole number of days")
+        raise ValueError(value)
     return int(number)
 
 
@@ -151,7 +160,7 @@ def _flag(value: Any) -> bool:
         return value
     text = str(value).strip().lower()
     if text not in ("true", "false", "1", "0", "yes", "no"):
-        raise ValueError(f"fit = {value!r}: expected true or false")
+        raise ValueError(value)
     return text in ("true", "1", "yes")
 
 
@@ -176,16 +185,15 @@ def _check(target: Target, source: str) -> None:
     if target.metric.startswith(GROWTH):
         if target.period is None:
             raise ScenarioError(source, "period", "growth: needs the period it grows over")
-        flow = SERIES[target.series[0]].unit.endswith(" per day")
+        flow = SERIES[target.series[0]].flow
         earliest = target.day - (2 if flow else 1) * target.period + (1 if flow else 0)
         if earliest < 1:
             raise ScenarioError(source, "day", "growth: the earlier period starts before day 1")
-    elif target.period is not None and target.day - target.period < 0 and _flows(target):
-        raise ScenarioError(source, "period", "the period starts before day 1")
-
-
-def _flows(target: Target) -> bool:
-    return any(SERIES[name].unit.endswith(" per day") for name in target.series)
+    elif target.period is not None:
+        if not any(SERIES[name].flow for name in target.series):
+            raise ScenarioError(source, "period", "a stock is taken on its day: no period")
+        if target.day - target.period < 0:
+            raise ScenarioError(source, "period", "the period starts before day 1")
 
 
 def check_reach(targets: list[Target], steps: int) -> None:
@@ -205,20 +213,30 @@ def figures(targets: list[Target], runs: list[pd.DataFrame], scale: float) -> np
     return np.array([[t.figure(run, scale) for run in indexed] for t in targets])
 
 
+def means(values: np.ndarray) -> np.ndarray:
+    """Each row's mean over the replicates where the figure is defined (a ratio's
+    denominator is not 0); NaN for a row with none."""
+    defined = np.isfinite(values)
+    counts = defined.sum(axis=1)
+    sums = np.where(defined, values, 0.0).sum(axis=1)
+    return np.divide(sums, counts, out=np.full(len(values), np.nan), where=counts > 0)
+
+
 def best_scale(targets: list[Target], unscaled: np.ndarray) -> float:
-    """The population.scale that minimises the loss given the runs' figures at scale 1:
-    ln k = Σ w (ln reported − ln mean) / Σ w over the fitted targets proportional to k
-    (the loss's other terms do not depend on k); NaN if none has a positive mean."""
+    """The population.scale that minimises the loss given the runs' figures at scale 1.
+    A fitted target going as k to the power e (`Target.power`) adds w (e ln k + ln x̄ −
+    ln y)² to it, so ln k = Σ w e (ln y − ln x̄) / Σ w e² over those with e ≠ 0 and a
+    positive mean x̄ (the others do not depend on k); NaN if there are none."""
+    averaged = means(unscaled)
     rows = [
-        i
-        for i, t in enumerate(targets)
-        if t.fit and t.weight > 0 and t.scaled and np.nanmean(unscaled[i]) > 0
+        i for i, t in enumerate(targets) if t.fit and t.weight > 0 and t.power and averaged[i] > 0
     ]
     if not rows:
         return math.nan
     weights = np.array([targets[i].weight for i in rows])
-    gaps = [math.log(targets[i].value) - math.log(np.nanmean(unscaled[i])) for i in rows]
-    return float(math.exp(np.dot(weights, gaps) / weights.sum()))
+    powers = np.array([targets[i].power for i in rows], dtype=np.float64)
+    gaps = np.array([math.log(targets[i].value) - math.log(averaged[i]) for i in rows])
+    return float(math.exp(np.dot(weights * powers, gaps) / np.dot(weights, powers**2)))
 
 
 def log_loss(targets: list[Target], values: np.ndarray) -> float:
@@ -228,13 +246,9 @@ def log_loss(targets: list[Target], values: np.ndarray) -> float:
     at or below zero, or with none defined, counts as 1e-12."""
     fitted = [i for i, t in enumerate(targets) if t.fit and t.weight > 0]
     weights = np.array([targets[i].weight for i in fitted])
-    chosen = values[fitted]
-    defined = np.isfinite(chosen)
-    sums = np.where(defined, chosen, 0.0).sum(axis=1)
-    counts = defined.sum(axis=1)
-    means = np.divide(sums, counts, out=np.full(len(fitted), FLOOR), where=counts > 0)
+    averaged = np.nan_to_num(means(values[fitted]), nan=FLOOR)
     observed = np.array([targets[i].value for i in fitted])
-    errors = np.log(np.maximum(means, FLOOR)) - np.log(observed)
+    errors = np.log(np.maximum(averaged, FLOOR)) - np.log(observed)
     return float(np.sum(weights * errors**2) / weights.sum())
 
 

@@ -48,6 +48,11 @@ class Metric:
     group: str = "Growth"
 
     @property
+    def flow(self) -> bool:
+        """Whether the figure is a day's amount ("… per day"), summed over a period."""
+        return self.unit.endswith(" per day")
+
+    @property
     def extensive(self) -> bool:
         """Whether the figure counts people, orders, shares or money over everyone, so
         that it is shown × `population.scale` in real units (a median or a share is not)."""

@@ -119,9 +119,11 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 def scenario_hash(scenario: Scenario) -> str:
-    """Hash of what is simulated: everything but the name, description and seed."""
+    """Hash of what is simulated: everything but the name, description, seed and
+    population.scale (how figures are shown, not what is simulated)."""
     content = scenario.model_dump(mode="json", exclude={"name", "description"})
     content["run"].pop("seed")
+    content["population"].pop("scale")
     blob = json.dumps(content, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
