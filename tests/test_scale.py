@@ -10,6 +10,7 @@ from simulation import SocialCommerceModel, load_scenario
 from simulation.mechanisms.base import Metric
 from simulation.model import METRICS
 from simulation.scenario import ScenarioError, with_overrides
+from simulation.scenario.reference import keys
 from simulation.scenario.schema import scope_of, world_values
 from simulation.viz.tables import format_summary
 from tests.conftest import SCENARIOS
@@ -132,3 +133,12 @@ def test_medians_shares_and_per_member_figures_are_not(name):
 )
 def test_extensive_reads_the_unit(unit, extensive):
     assert Metric("x", "x", unit, "{}", "x", "daily").extensive is extensive
+
+
+def test_the_key_reference_lists_the_scale_as_a_run_key_in_a_world_section():
+    scopes = {row["key"]: row["scope"] for row in keys("population")}
+    assert scopes == {
+        "population.size": "world",
+        "population.initial_members": "world",
+        "population.scale": "run",
+    }

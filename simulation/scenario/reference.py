@@ -49,7 +49,7 @@ def _default(field: Any) -> Any:
 def _rows(model: type[BaseModel], prefix: str, scope: str) -> list[dict[str, Any]]:
     rows = []
     for name, field in model.model_fields.items():
-        key_scope = field_scope(field) if scope == "policy" else scope
+        key_scope = scope if field_scope(field) == "policy" else field_scope(field)
         rows.append(
             {
                 "key": f"{prefix}{name}",
