@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -25,6 +26,8 @@ def summary_rows(metrics: tuple[Metric, ...] = METRICS) -> tuple:
 
 
 SUMMARY_ROWS = summary_rows()
+DECLARED = {m.name: m for m in METRICS}
+THIRD = 18  # width of a third column
 NOT_APPLICABLE = "n/a"
 
 AUDIT_ROWS = (
@@ -47,19 +50,27 @@ AUDIT_ROWS = (
 
 
 def two_columns(
-    title: str, rows: tuple, values: dict[str, Any], none: str = "unbounded"
+    title: str,
+    rows: tuple,
+    values: dict[str, Any],
+    none: str = "unbounded",
+    third: Callable[[str, Any], str] | None = None,
 ) -> list[str]:
     """Rows of (label, key, format) as an aligned table under `title`; a row with no
-    key starts a section; a value of None reads `none`."""
+    key starts a section; a value of None reads `none`. `third(key, value)`, if given,
+    is a third column (empty text for none) of width THIRD."""
     width = max(len(label) for label, _, _ in rows)
+    rule = "-" * (width + 16 + (THIRD + 2 if third else 0))
     lines = [title]
     for label, key, fmt in rows:
         if key is None:
-            lines += ["", label, "-" * (width + 16)]
-        else:
-            value = values[key]
-            shown = none if value is None else fmt.format(value)
-            lines.append(f"{label:<{width}}  {shown:>14}")
+            lines += ["", label, rule]
+            continue
+        value = values[key]
+        shown = none if value is None else fmt.format(value)
+        line = f"{label:<{width}}  {shown:>14}"
+        extra = third(key, value) if third else ""
+        lines.append(line + (f"  {extra:>{THIRD}}" if extra else ""))
     return lines
 
 
@@ -72,10 +83,18 @@ def format_summary(summary: dict[str, Any]) -> str:
     """The summary as an aligned two-column table, grouped by theme, then the flags."""
     label = summary.get("label", summary["scenario"])
     title = f"{label} · seed {summary['seed']} · hash {summary['scenario_hash']}"
-    lines = two_columns(title, SUMMARY_ROWS, summary, none=NOT_APPLICABLE)
     scale = summary.get("scale", 1.0)
-    if scale != 1.0:
-        lines = in_real_units(lines, summary, scale)
+    if scale == 1.0:
+        lines = two_columns(title, SUMMARY_ROWS, summary, none=NOT_APPLICABLE)
+    else:
+        title += f"  (real units: × {scale:,.6g} people each)"
+        lines = two_columns(
+            title,
+            SUMMARY_ROWS,
+            summary,
+            NOT_APPLICABLE,
+            lambda key, v: in_real_units(key, v, scale),
+        )
     lines += ["", f"Flags ({len(summary['flags'])})", "-" * 40]
     for flag in summary["flags"]:
         lines.append(
@@ -85,29 +104,13 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def in_real_units(lines: list[str], summary: dict[str, Any], scale: float) -> list[str]:
-    """The summary table's lines with a third column: each count and sum of money over
-    everyone × `scale` (population.scale), the rest left blank."""
-    declared = {m.name: m for m in METRICS}
-    out = [lines[0] + f"  (real units: × {scale:,.6g} people each)"]
-    for line, (_, key, _) in zip(lines[1:], [(None, None, None), *_row_keys()], strict=False):
-        metric = declared.get(key) if key else None
-        value = summary.get(key) if key else None
-        if metric is not None and metric.extensive and value is not None:
-            line += f"  {readable(metric, value * scale):>18}"
-        elif line.startswith("-"):
-            line += "-" * 20
-        out.append(line)
-    return out
-
-
-def _row_keys() -> list[tuple]:
-    """The summary rows in the order two_columns prints them (a section is a blank
-    line, its title and a rule)."""
-    rows: list[tuple] = []
-    for label, key, fmt in SUMMARY_ROWS:
-        rows += [(None, None, None)] * 3 if key is None else [(label, key, fmt)]
-    return rows[1:]
+def in_real_units(key: str, value: Any, scale: float) -> str:
+    """A summary figure × `scale` (population.scale) if it counts people, orders or
+    shares or sums money over everyone, else empty text."""
+    metric = DECLARED.get(key)
+    if metric is None or not metric.extensive or value is None:
+        return ""
+    return readable(metric, value * scale)
 
 
 def comparison_table(summaries: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
@@ -192,11 +195,10 @@ def paired_table(
     """Points 0, 1, … of a sweep side by side over their replicates, metric by metric:
     each one's mean with its 95% interval, then each later point's difference from
     point 0 with the 95% interval of the paired difference (common random numbers)."""
-    declared = {m.name: m for m in METRICS}
     letters = [chr(ord("A") + point) for point in range(len(names))]
     rows = {}
     for name in metrics or COMPARED:
-        metric = declared[name]
+        metric = DECLARED[name]
         cells = []
         for point in range(len(names)):
             values = runs.loc[(runs["point"] == point) & (runs["status"] == "done"), name]
@@ -216,13 +218,12 @@ def readable_summary(summary: pd.DataFrame, parameters: list[str]) -> pd.DataFra
     the mean with its 95% interval in the metric's unit."""
     if summary.empty:
         return pd.DataFrame()
-    declared = {m.name: m for m in METRICS}
     cells = summary.assign(
         cell=[
-            with_interval(declared[row.metric], row.mean, row.ci_low, row.ci_high)
+            with_interval(DECLARED[row.metric], row.mean, row.ci_low, row.ci_high)
             for row in summary.itertuples()
         ],
-        label=[labelled(declared[name]) for name in summary["metric"]],
+        label=[labelled(DECLARED[name]) for name in summary["metric"]],
     )
     order = list(dict.fromkeys(cells["label"]))
     wide = cells.pivot_table(
