@@ -25,6 +25,8 @@ from tqdm import tqdm
 from simulation.experiments import analysis
 from simulation.experiments.calibration import Calibration
 from simulation.experiments.design import Design, parse_ranges, parse_vary
+from simulation.experiments.discovery import discover
+from simulation.experiments.optimisation import Optimisation
 from simulation.experiments.provenance import versions
 from simulation.experiments.runner import Sweep
 from simulation.experiments.store import SweepStore, read_json
@@ -33,9 +35,10 @@ from simulation.model import METRICS, SocialCommerceModel
 from simulation.results import default_run_dir, staged, utc_stamp, write_files, write_run
 from simulation.scenario import ScenarioError, load_scenario, parse_override, scenario_hash
 from simulation.scenario.reference import keys, presets
-from simulation.viz.plots import save_calibration_plots
+from simulation.viz.plots import save_calibration_plots, save_discovery_plot, save_pareto_plot
 from simulation.viz.report import write_report
 from simulation.viz.tables import (
+    candidate_table,
     comparison_table,
     format_audit,
     format_summary,
@@ -183,8 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="params",
         action="append",
         required=True,
-        metavar="KEY=LO:HI[:log]",
-        help="a key to fit and its range (repeatable); :log searches on a log scale",
+        metavar="KEY=LO:HI[:int][:log]",
+        help="a key to fit and its range (repeatable); :log searches on a log scale, "
+        ":int in whole numbers; KEY=v1,v2,... searches listed values",
     )
     calibrate.add_argument("--trials", type=non_negative, default=50, help="trials in all")
     calibrate.add_argument(
@@ -211,6 +215,90 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: results/calibrations/<scenario>)",
     )
     calibrate.add_argument("--quiet", action="store_true", help="no progress bar")
+    optimise = commands.add_parser(
+        "optimise",
+        help="search levers for the best schemes under constraints (optuna; resumable)",
+    )
+    optimise.add_argument("scenario", type=Path, help="scenario TOML file")
+    optimise.add_argument(
+        "--lever",
+        dest="levers",
+        action="append",
+        required=True,
+        metavar="KEY=LO:HI[:int][:log] | KEY=v1,v2,...",
+        help="a key to search (repeatable): a range (:int in whole numbers, :log on a "
+        "log scale) or listed values (TOML, e.g. [30,20] for a list)",
+    )
+    optimise.add_argument(
+        "--objective",
+        dest="objectives",
+        action="append",
+        required=True,
+        metavar="METRIC:max|min",
+        help="a summary metric to maximise or minimise (repeatable: a Pareto front)",
+    )
+    optimise.add_argument(
+        "--constraint",
+        dest="constraints",
+        action="append",
+        default=[],
+        metavar="METRIC<=V|METRIC>=V",
+        help="a bound on a summary metric's mean over replicates (repeatable)",
+    )
+    optimise.add_argument(
+        "--no-flags",
+        default="",
+        metavar="SEVERITY,...",
+        help="severities of compliance flag no replicate may raise: administrative, "
+        "civil, criminal",
+    )
+    optimise.add_argument("--trials", type=non_negative, default=50, help="trials in all")
+    optimise.add_argument(
+        "--replicates", type=non_negative, default=3, help="runs per trial, on the same seeds"
+    )
+    optimise.add_argument(
+        "--workers", type=non_negative, default=1, help="local processes, at most one per CPU"
+    )
+    optimise.add_argument(
+        "--dask",
+        metavar="local|tcp://HOST:PORT",
+        help="run on Dask: a local cluster, or join one (which then runs this code: "
+        "join only clusters you trust)",
+    )
+    optimise.add_argument(
+        "--sampler", choices=("tpe", "nsga2"), default="tpe", help="optuna's sampler"
+    )
+    optimise.add_argument("--seed", type=non_negative, default=0, help="seed of the sampler")
+    optimise.add_argument("--steps", type=non_negative, help="override run.steps (days)")
+    add_overrides(optimise)
+    optimise.add_argument(
+        "--out",
+        type=Path,
+        help="the search's folder; the same command resumes it "
+        "(default: results/optimisations/<scenario>)",
+    )
+    optimise.add_argument("--quiet", action="store_true", help="no progress bar")
+    discover = commands.add_parser(
+        "discover", help="which boxes of parameter space give an outcome (PRIM)"
+    )
+    discover.add_argument(
+        "store", type=Path, help="a sweep's store, or an optimisation's --out folder"
+    )
+    discover.add_argument(
+        "--where",
+        required=True,
+        metavar="EXPR",
+        help='the outcome of interest, e.g. "criminal_threshold_trees > 0"',
+    )
+    discover.add_argument(
+        "--min-density", type=float, help="the least share of the box's runs with the outcome"
+    )
+    discover.add_argument(
+        "--min-coverage", type=float, help="the least share of the outcome's runs in the box"
+    )
+    discover.add_argument(
+        "--out", type=Path, help="folder for boxes.csv and tradeoff.png (default: STORE/discovery)"
+    )
     compare = commands.add_parser(
         "compare",
         help="run folders side by side, or a scenario against a change to it, replicated",
@@ -291,6 +379,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sweep": sweep_command,
         "report": report_command,
         "calibrate": calibrate_command,
+        "optimise": optimise_command,
+        "discover": discover_command,
     }
     try:
         return commands[args.command](args)
@@ -729,6 +819,89 @@ def calibrate_command(args: argparse.Namespace) -> int:
     print()
     print(target_table(result.targets).to_string(index=False))
     print(f"\nfit: {out / 'fit'} (best.toml, targets.csv, trials.csv, targets.png, history.png)")
+    return 0
+
+
+def optimise_command(args: argparse.Namespace) -> int:
+    """`sharelab optimise`: run or resume a strategy search, then write its front
+    (pareto.csv, pareto.png, trials.csv, base.toml, best/<rank>.toml) into OUT/front
+    all at once and print the best candidates."""
+    overrides = dict(parse_override(text) for text in args.overrides)
+    if args.steps is not None:
+        overrides["run.steps"] = args.steps
+    name = load_scenario(args.scenario, overrides).name
+    out = args.out or Path("results") / "optimisations" / name
+    require_space(out)
+    local = args.dask in (None, "local")
+    search = Optimisation(
+        args.scenario,
+        args.levers,
+        args.objectives,
+        constraints=args.constraints,
+        no_flags=args.no_flags,
+        trials=args.trials,
+        replicates=args.replicates,
+        sampler=args.sampler,
+        workers=capped_workers(args.workers) if local else max(args.workers, 1),
+        dask=args.dask,
+        out=out,
+        overrides=overrides,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    terminate = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        result = search.run()
+    except KeyboardInterrupt:
+        print(
+            f"sharelab: interrupted; the trials done are kept in {out}: "
+            "run the same command to resume",
+            file=sys.stderr,
+        )
+        return INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, terminate)
+    front = out / "front"
+    with staged(front, replace=True) as staging:
+        result.write(staging, front)
+        objectives = [(o.metric, o.direction) for o in result.objectives]
+        save_pareto_plot(result.pareto, objectives, staging)
+    feasible = int(result.pareto["feasible"].sum())
+    print(
+        f"{name}: {len(result.pareto)} completed trials, {feasible} feasible, "
+        f"{len(result.front)} on the feasible front\n"
+    )
+    if len(result.front):
+        table = candidate_table(
+            result.front, [p.key for p in result.levers], [o.metric for o in result.objectives]
+        )
+        print(table.to_string(index=False))
+    else:
+        print("no trial met every constraint; see pareto.csv for how far each missed")
+    print(f"\nfront: {front} (pareto.csv, pareto.png, trials.csv, base.toml, best/)")
+    return 0
+
+
+def discover_command(args: argparse.Namespace) -> int:
+    """`sharelab discover`: PRIM over a sweep's runs or an optimisation's trials; the
+    peeling trajectory and the chosen box in plain words, boxes.csv and tradeoff.png."""
+    found = discover(
+        args.store, args.where, min_density=args.min_density, min_coverage=args.min_coverage
+    )
+    out = args.out or args.store / "discovery"
+    table = found.table()
+    with staged(out, replace=True) as staging:
+        found.write(staging)
+        save_discovery_plot(table, staging)
+    shown = table[["step", "coverage", "density", "mass", "restricted"]]
+    print(f"where {args.where}: peeling trajectory\n")
+    print(shown.to_string(index=False, float_format="{:.3f}".format))
+    chosen = table[table["chosen"]].iloc[0]
+    print(
+        f"\nchosen box (step {chosen['step']}: coverage {chosen['coverage']:.0%}, "
+        f"density {chosen['density']:.0%}): {chosen['restrictions']}"
+    )
+    print(f"\nboxes: {out} (boxes.csv, tradeoff.png)")
     return 0
 
 

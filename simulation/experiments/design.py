@@ -167,7 +167,7 @@ def parse_vary(texts: list[str]) -> dict[str, list[Any]]:
             raise ScenarioError(VARY_SOURCE, text, "expected section.key=v1,v2,...")
         if key.strip() in vary:
             raise ScenarioError(VARY_SOURCE, key.strip(), "given twice; list all its values once")
-        vary[key.strip()] = [parse_override(f"v={value}")[1] for value in _split(values)]
+        vary[key.strip()] = [parse_override(f"v={value}")[1] for value in split_values(values)]
     return vary
 
 
@@ -220,7 +220,7 @@ def field_type(key: str) -> Any:
     return annotation
 
 
-def _split(values: str) -> list[str]:
+def split_values(values: str) -> list[str]:
     """Split on commas outside brackets, so list values like [0.1,0.05] stay whole."""
     parts, depth, current = [], 0, ""
     for char in values:

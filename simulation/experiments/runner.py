@@ -35,6 +35,7 @@ from simulation.experiments.executors import dask_address, executor
 from simulation.experiments.provenance import utc_stamp, versions
 from simulation.experiments.seeds import replicate_seed, run_key
 from simulation.experiments.store import SweepStore
+from simulation.mechanisms.compliance import SEVERITIES
 from simulation.model import SocialCommerceModel
 from simulation.scenario import (
     Scenario,
@@ -82,6 +83,10 @@ def simulate(task: RunTask) -> tuple[dict[str, Any], pd.DataFrame | None]:
             summary.pop(key)
         row |= {"status": "done", "error": ""} | summary
         row |= {"flag_count": len(flags), "flags": "; ".join(f["rule"] for f in flags)}
+        row |= {
+            f"flags_{severity}": sum(f["severity"] == severity for f in flags)
+            for severity in SEVERITIES
+        }
         timeseries = model.datacollector.get_model_vars_dataframe()
         timeseries.insert(0, "run_key", task.key)
     except Exception as err:  # noqa: BLE001 - a failed run is recorded, not raised

@@ -47,6 +47,7 @@ class Rule:
         return bool(ops[self.compare](value, self.threshold))
 
 
+SEVERITIES = ("administrative", "civil", "criminal")
 RULES = (
     Rule(
         "headcount pay (拉人头)",

@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
 from simulation.model import METRICS
+from simulation.viz.tables import DECLARED, labelled
 
 LABELS = {m.name: m for m in METRICS if m.kind != "final"}
 PANELS = (
@@ -67,6 +68,46 @@ def save_growth_plot(timeseries: pd.DataFrame, title: str, path: Path) -> None:
     """Write the growth figure as a PNG."""
     fig = growth_figure(timeseries, title)
     fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def axis_label(name: str) -> str:
+    """A metric's label and unit from its declaration (the name if it has none)."""
+    return labelled(DECLARED[name]) if name in DECLARED else name
+
+
+def pareto_figure(pareto: pd.DataFrame, objectives: list[tuple[str, str]]) -> plt.Figure:
+    """Every completed trial on the first two objectives (`(metric, "maximize" |
+    "minimize")`), feasible ones filled, infeasible ones as grey crosses, and the
+    feasible front joined and numbered by rank (one objective: value by trial)."""
+    fig, ax = plt.subplots(figsize=(7.5, 5), layout="constrained")
+    feasible = pareto[pareto["feasible"].astype(bool)]
+    infeasible = pareto[~pareto["feasible"].astype(bool)]
+    first = objectives[0][0]
+    if len(objectives) == 1:
+        x, y, xlabel = "trial", first, "trial"
+    else:
+        x, y, xlabel = first, objectives[1][0], axis_label(first)
+    ax.scatter(infeasible[x], infeasible[y], marker="x", color="0.6", label="infeasible")
+    ax.scatter(feasible[x], feasible[y], s=22, color="C0", alpha=0.7, label="feasible")
+    ascending = objectives[0][1] == "minimize"
+    front = pareto[pareto["on_front"].astype(bool)].sort_values(first, ascending=ascending)
+    ax.plot(front[x], front[y], "o-", color="C3", label="feasible front")
+    for rank, (fx, fy) in enumerate(zip(front[x], front[y], strict=True), start=1):
+        ax.annotate(str(rank), (fx, fy), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(axis_label(y))
+    ways = ", ".join(f"{m} ({'max' if d == 'maximize' else 'min'})" for m, d in objectives)
+    ax.set_title(f"Trials and the feasible front: {ways}", fontsize="medium")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig
+
+
+def save_pareto_plot(pareto: pd.DataFrame, objectives: list[tuple[str, str]], folder: Path) -> None:
+    """pareto.png into `folder`."""
+    fig = pareto_figure(pareto, objectives)
+    fig.savefig(folder / "pareto.png", dpi=100)
     plt.close(fig)
 
 
@@ -139,3 +180,47 @@ def save_calibration_plots(targets: pd.DataFrame, history: pd.DataFrame, folder:
     ):
         fig.savefig(folder / name, dpi=100)
         plt.close(fig)
+
+
+def save_discovery_plot(table: pd.DataFrame, folder: Path) -> Path:
+    """tradeoff.png in `folder`: coverage against density of every box on a PRIM
+    peeling trajectory, coloured by how many parameters it restricts, the chosen box
+    ringed and labelled, so the analyst sees what each restriction buys."""
+    fig, ax = plt.subplots(figsize=(7, 5), layout="constrained")
+    ax.plot(table["coverage"], table["density"], color="0.75", linewidth=1, zorder=1)
+    boxes = ax.scatter(
+        table["coverage"], table["density"], c=table["restricted"], cmap="viridis", s=24, zorder=2
+    )
+    most = int(table["restricted"].max())
+    fig.colorbar(boxes, ax=ax, label="parameters restricted", ticks=range(most + 1))
+    chosen = table[table["chosen"]]
+    ax.scatter(
+        chosen["coverage"],
+        chosen["density"],
+        s=180,
+        facecolors="none",
+        edgecolors="C3",
+        linewidths=2,
+        zorder=3,
+        label="chosen box",
+    )
+    for box in chosen.itertuples():
+        ax.annotate(
+            f"step {box.step}: coverage {box.coverage:.2f}, density {box.density:.2f}",
+            (box.coverage, box.density),
+            xytext=(-10, -16),
+            textcoords="offset points",
+            ha="right",
+            color="C3",
+        )
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("coverage (share of all cases inside the box)")
+    ax.set_ylabel("density (share of the box's runs that are cases)")
+    ax.set_title("PRIM peeling trajectory: coverage against density")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left")
+    path = folder / "tradeoff.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

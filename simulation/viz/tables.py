@@ -276,3 +276,24 @@ def target_table(targets: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def candidate_table(
+    front: pd.DataFrame, levers: list[str], objectives: list[str], top: int = 10
+) -> pd.DataFrame:
+    """The first `top` candidates of a feasible front (best first), for reading: rank,
+    trial, lever values, and each objective's mean with its 95% interval in its unit."""
+    rows = []
+    for rank, row in enumerate(front.head(top).to_dict("records"), start=1):
+        cells: dict[str, Any] = {"rank": rank, "trial": row["trial"]}
+        cells |= {key: row[key] for key in levers}
+        for name in objectives:
+            mean, low, high = (row[name], row[f"{name}_ci_low"], row[f"{name}_ci_high"])
+            metric = DECLARED.get(name)
+            cells[labelled(metric) if metric else name] = (
+                with_interval(metric, mean, low, high)
+                if metric
+                else f"{mean:.4g} ({low:.4g} to {high:.4g})"
+            )
+        rows.append(cells)
+    return pd.DataFrame(rows)
