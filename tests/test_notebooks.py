@@ -11,13 +11,14 @@ from tests.conftest import ROOT
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-def test_the_five_notebooks_are_there():
+def test_the_six_notebooks_are_there():
     assert [path.name for path in NOTEBOOKS] == [
         "01_quickstart.ipynb",
         "02_compare_schemes.ipynb",
         "03_saturation.ipynb",
         "04_sensitivity.ipynb",
         "05_calibration.ipynb",
+        "06_strategy_search.ipynb",
     ]
 
 

@@ -194,7 +194,16 @@ def test_optimise_writes_the_front_and_its_scenarios(optimised):
     }
     pareto = pd.read_csv(front / "pareto.csv")
     assert len(pareto) == 6
-    for column in ("gmv", "gmv_ci_low", "gmv_ci_high", "platform_margin", "feasible", "on_front"):
+    for column in (
+        "gmv",
+        "gmv_ci_low",
+        "gmv_ci_high",
+        "platform_margin",
+        "recruitment_reward_share",
+        "constraint: recruitment_reward_share<=0.05",
+        "feasible",
+        "on_front",
+    ):
         assert column in pareto.columns
     bonus = pareto["commission.recruiting_bonus"] == "[30]"
     # a bonus per recruit makes most of the pay recruiting pay: those trials fail the

@@ -110,6 +110,7 @@ class Optimisation(Search):
 
     KIND = "optimisation"
     SOURCE = "--lever"
+    NAMES = "levers"
 
     def __init__(
         self,
@@ -161,7 +162,6 @@ class Optimisation(Search):
     @property
     def manifest(self) -> dict[str, Any]:
         return super().manifest | {
-            "levers": [p.record() for p in self.parameters],
             "objectives": [o.label for o in self.objectives],
             "constraints": [c.label for c in self.constraints],
             "no_flags": self.no_flags,
@@ -227,6 +227,8 @@ class Optimisation(Search):
                 name = objective.metric
                 low, high = attrs["intervals"][name][1:]
                 row |= {name: attrs["means"][name], f"{name}_ci_low": low, f"{name}_ci_high": high}
+            for constraint in self.constraints:
+                row.setdefault(constraint.metric, attrs["means"][constraint.metric])
             for label in self.constraint_labels:
                 row[f"constraint: {label}"] = trial.constraints[label]
             row["feasible"] = _feasible(trial)
@@ -268,8 +270,9 @@ def on_front(table: pd.DataFrame, objectives: list[Objective]) -> np.ndarray:
 @dataclass
 class OptimisationResult:
     """Every completed trial (`pareto`: levers, objective means with 95% intervals,
-    constraint excesses, feasible, on the front), every trial's mean of every summary
-    figure (`trials`), and what makes the scenarios of the front."""
+    constrained metrics' means, constraint excesses, feasible, on the front), every
+    trial's mean of every summary figure (`trials`), and what makes the scenarios of
+    the front."""
 
     base: Scenario
     levers: list[Parameter]

@@ -118,6 +118,7 @@ class Search:
 
     KIND = "search"
     SOURCE = "--param"
+    NAMES = "parameters"  # what the manifest calls the searched keys
 
     def __init__(
         self,
@@ -175,7 +176,7 @@ class Search:
         return {
             "scenario": self.base.model_dump(mode="json"),
             "scenario_hash": self.base_hash,
-            "parameters": [p.record() for p in self.parameters],
+            self.NAMES: [p.record() for p in self.parameters],
             "replicates": self.replicates,
             "seed": self.seed,
             "start": self.start,
