@@ -19,7 +19,9 @@ from simulation.mechanisms.audits import Audits
 from simulation.mechanisms.base import Day, Mechanism, Metric
 from simulation.mechanisms.brushing import Brushing
 from simulation.mechanisms.churn import Churn
+from simulation.mechanisms.community import Community
 from simulation.mechanisms.compliance import Compliance, flags
+from simulation.mechanisms.content import Content
 from simulation.mechanisms.diffusion import Diffusion
 from simulation.mechanisms.exposure import Exposure
 from simulation.mechanisms.filings import Filings
@@ -29,6 +31,7 @@ from simulation.mechanisms.observation import Observation
 from simulation.mechanisms.purchases import Purchases
 from simulation.mechanisms.recruitment import Recruitment
 from simulation.mechanisms.refunds import Refunds
+from simulation.mechanisms.risk_warning import RiskWarning
 from simulation.mechanisms.settlement import Settlement, net_income
 from simulation.mechanisms.sharing import Sharing
 from simulation.mechanisms.tiers import Tiers
@@ -42,12 +45,15 @@ PLAN: tuple[type[Mechanism], ...] = (
     Sharing,
     Exposure,
     Purchases,
+    Content,
     Brushing,
+    RiskWarning,
     Recruitment,
     Settlement,
     Audits,
     Refunds,
     Tiers,
+    Community,
     Churn,
     Observation,
     Filings,

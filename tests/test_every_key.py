@@ -13,7 +13,8 @@ from simulation.scenario.schema import Scenario, scope_of
 from tests.conftest import SCENARIOS
 
 # Everything acts in this world: two products, a competitor from day 1, the feedback
-# rule, training, brushing, a qualification rule and a short grace period.
+# rule, training, brushing under scored audits, community spending, content with live sessions, a
+# qualification rule and a short grace period.
 BASE = """
 extends = "{baseline}"
 [population]
@@ -37,6 +38,13 @@ renewal_fee = 5.0
 renewal_days = 10
 [brushing]
 max_orders_per_day = 2
+[risk]
+targeting = "score"
+[community]
+budget = 10.0
+[content]
+effort_share = 0.3
+live_every_days = 4
 [[products]]
 name = "tea"
 [[products]]
@@ -120,6 +128,25 @@ CHANGES = {
     "brushing.cost_share": 0.0,
     "brushing.horizon_days": 1000.0,
     "brushing.reach_days": 1,
+    "risk.targeting": "random",
+    "risk.spike_weight": 0.0,
+    "risk.refund_weight": 5.0,
+    "risk.window_days": 1.0,
+    "community.budget": 0.0,
+    "community.halfway": 1.0,
+    "community.gain": 0.5,
+    "community.decay": 0.5,
+    "community.churn_relief": 1.0,
+    "community.effort_lift": 3.0,
+    "content.effort_share": 0.0,
+    "content.posts_per_day": 5.0,
+    "content.reach": 0.9,
+    "content.trust": 0.9,
+    "content.quality": 5.0,
+    "content.live_every_days": 0,
+    "content.live_reach": 1.0,
+    "content.live_discount": 0.9,
+    "content.recruit": 0.5,
     "competitors": [{"name": "rival", "launch_day": 1, "poach_prob": 0.5, "direct_rate": 0.9}],
     "tiers": [
         {"name": "member", "direct_rate": 0.3},
@@ -135,6 +162,11 @@ REFUSED = {
     "purchase.need_mean": 0.9,
     "purchase.taste_homophily": 0.5,
     "recruitment.effort_cost": 5.0,
+    "content.mean_followers": 5.0,
+    "content.follower_exponent": 3.0,
+    "content.local_share": 0.1,
+    "content.platform_hosts": 1,
+    "content.host_followers": 50,
     "run.seed": 3,
     "run.steps": 10,
     "name": "other",

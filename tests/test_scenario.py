@@ -15,7 +15,7 @@ from simulation.scenario import (
 )
 from simulation.scenario.loading import scenario_toml
 from simulation.scenario.schema import scope_of, world_keys
-from simulation.world.streams import world_key
+from simulation.world.streams import follower_key, world_key
 from tests.conftest import SCENARIOS
 
 
@@ -206,9 +206,21 @@ def test_world_keys_and_only_they_key_the_world_stream():
         "recruitment.effort_cost": 50.0,
         "products": [{"name": "tea"}],
     }
-    assert all(any(c == k or c.startswith(k + ".") for c in changed) for k in keys)
+    # The follower graph's keys key its own stream, leaving the rest of the world alone.
+    followers = {
+        "content.mean_followers": 5.0,
+        "content.follower_exponent": 3.0,
+        "content.local_share": 0.1,
+        "content.platform_hosts": 1,
+        "content.host_followers": 50,
+    }
+    assert all(any(c == k or c.startswith(k + ".") for c in changed | followers) for k in keys)
     for key, value in changed.items():
         assert world_key(with_overrides(base, {key: value})) != world_key(base), key
+        assert follower_key(with_overrides(base, {key: value})) != follower_key(base), key
+    for key, value in followers.items():
+        assert world_key(with_overrides(base, {key: value})) == world_key(base), key
+        assert follower_key(with_overrides(base, {key: value})) != follower_key(base), key
     for key, value in {"commission.entry_fee": 99.0, "sharing.shares_per_day": 5.0}.items():
         assert scope_of(key) == "policy"
         assert world_key(with_overrides(base, {key: value})) == world_key(base), key

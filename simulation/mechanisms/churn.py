@@ -18,7 +18,8 @@ class Churn(Mechanism):
     discount savings, the gift package at its need-weighted value, less fees and faking
     costs: `net_income`) stays below the reservation value, when the trust their shares
     meet has fallen below its floor, or when their own trust in the platform has; and for
-    sure when inactive too long (no sale and no recruit for inactive_days)."""
+    sure when inactive too long (no sale and no recruit for inactive_days). Belonging
+    (§7.17) scales the daily chance by (1 − community.churn_relief × belonging)."""
 
     name = "churn"
     section = "churn"
@@ -43,7 +44,8 @@ class Churn(Mechanism):
         weary = people.circle_trust[members] < cfg.circle_trust_floor
         wary = people.platform_trust[members] < cfg.platform_trust_floor
         unhappy = poor | weary | wary
-        leave = unhappy & (self.world.streams.draw(QUIT, members) < cfg.quit_prob)
+        relief = 1.0 - self.policy.community.churn_relief * people.belonging[members]
+        leave = unhappy & (self.world.streams.draw(QUIT, members) < cfg.quit_prob * relief)
         if cfg.inactive_days > 0:
             last = np.maximum(people.joined_day[members], people.last_active_day[members])
             leave |= day - last >= cfg.inactive_days

@@ -363,6 +363,7 @@ class RunTotals(Figures):
     recruiting: int = 0
     cost_of_goods: int = 0
     training: int = 0
+    community: int = 0
     member_bought: int = 0
     packages: int = 0
     orders: int = 0
@@ -386,6 +387,7 @@ class RunTotals(Figures):
         self.recruiting += book.recruiting
         self.cost_of_goods += book.cost_of_goods
         self.training += book.training
+        self.community += book.community
         self.brushed_sales += book.brushed_sales
         self.brushed_refunds += book.brushed_refunds
         self.brushed_cost_of_goods += book.brushed_cost_of_goods

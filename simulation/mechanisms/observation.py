@@ -108,7 +108,7 @@ DAILY = (
         "RMB per day",
         RMB,
         "RMB: real sales − their refunds + fees − pay on them − their cost of goods − "
-        "training (fake orders excluded)",
+        "training − community spending (fake orders excluded)",
         ECONOMICS,
     ),
     _daily("refunds", "refunds", "orders per day", COUNT, "orders refunded today"),
@@ -252,7 +252,7 @@ FINAL = (
         "RMB",
         RMB,
         "real sales − their refunds + fees − pay on them − their cost of goods − training "
-        "(fake orders excluded)",
+        "− community spending (fake orders excluded)",
         ECONOMICS,
     ),
     _final(

@@ -53,6 +53,7 @@ class Purchases(Mechanism):
         super().configure(policy)
         self.trust_config = policy.trust
         self.floor = policy.churn.platform_trust_floor
+        self.content_trust = policy.content.trust
         self.training_effect = policy.platform.training_effect
         self.training_halfway = policy.platform.training_halfway
         self.catalogue = Catalogue.from_scenario(policy)
@@ -88,23 +89,31 @@ class Purchases(Mechanism):
             * np.exp(-cfg.fatigue_sensitivity * people.fatigue[receiver]),
             1.0,
         )
+        buyer, pick = self.choose(receiver, chance, RESPOND, CHOOSE)
+        seller, tie, product = sender[pick], tie[pick], product[pick]
+        self.remember(buyer, seller, tie, product, day)
+        bad = self.draw(BAD_AFTER_SHARE, buyer) < self.disappointment(seller, product)
+        self.experience(tie, day, bad)
+        return self.make_orders(seller, buyer, product, goods.price, bad, day, REFUND_AFTER_SHARE)
+
+    def choose(
+        self, receiver: np.ndarray, chance: np.ndarray, respond: Slot, choose: Slot
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each receiver buys with chance 1 − Π(1 − p) over its exposures (the `respond`
+        draw), from one exposure chosen in proportion to p (the `choose` draw). Returns
+        the buyers and the index of each one's chosen exposure."""
         order, starts, counts = grouped(receiver)
         chance, buyer = chance[order], receiver[order][starts]
         none = (
             np.add.reduceat(np.log1p(-np.minimum(chance, 1 - 1e-12)), starts) if starts.size else []
         )
-        buys = self.draw(RESPOND, buyer) < -np.expm1(none)
+        buys = self.draw(respond, buyer) < -np.expm1(none)
         weight = np.cumsum(chance)
         before = np.r_[0.0, weight][starts]
         total = weight[starts + counts - 1] - before
-        pick = np.searchsorted(weight, before + self.draw(CHOOSE, buyer) * total, side="right")
+        pick = np.searchsorted(weight, before + self.draw(choose, buyer) * total, side="right")
         pick = np.minimum(pick, starts + counts - 1)[buys]
-        seller, buyer, tie = sender[order][pick], buyer[buys], tie[order][pick]
-        product = product[order][pick]
-        self._remember(buyer, seller, tie, product, day)
-        bad = self.draw(BAD_AFTER_SHARE, buyer) < self.disappointment(seller, product)
-        self.experience(tie, day, bad)
-        return self._orders(seller, buyer, product, goods.price, bad, day, REFUND_AFTER_SHARE)
+        return buyer[buys], order[pick]
 
     def repurchase(self, day: int, pull: float = 0.0) -> tuple[Orders, int]:
         """Past buyers at the end of their cycle reorder from their last seller (or the
@@ -130,21 +139,26 @@ class Purchases(Mechanism):
         buyer, tie = due[buys], people.last_tie[due[buys]]
         product = people.last_product[buyer]
         via_member = seller != PLATFORM
-        self._remember(buyer, seller, np.where(via_member, tie, -1), product, day)
+        self.remember(buyer, seller, np.where(via_member, tie, -1), product, day)
         bad = self.draw(BAD_AFTER_REPURCHASE, buyer) < self.disappointment(seller, product)
-        self.experience(tie[via_member], day, bad[via_member])
+        tied = via_member & (tie >= 0)
+        self.experience(tie[tied], day, bad[tied])
         price = self.catalogue.price
-        orders = self._orders(seller, buyer, product, price, bad, day, REFUND_AFTER_REPURCHASE)
+        orders = self.make_orders(seller, buyer, product, price, bad, day, REFUND_AFTER_REPURCHASE)
         return orders, lost_count
 
     def _last_seller(self, buyers: np.ndarray, day: int) -> tuple[np.ndarray, np.ndarray]:
         """Each buyer's last seller if still a member (else the platform), and the buyer's
-        trust in it (the baseline for the platform)."""
+        trust in it (the baseline for the platform, content trust for a host it follows
+        but has no tie with, §7.16)."""
         people = self.people
         seller = people.last_seller[buyers]
         via_member = (seller != PLATFORM) & (people.role[np.maximum(seller, 0)] == MEMBER)
+        tie = people.last_tie[buyers]
         trust = np.full(buyers.size, self.trust_config.baseline)
-        trust[via_member] = self.world.trust.read(people.last_tie[buyers[via_member]], day)
+        trust[via_member & (tie < 0)] = self.content_trust
+        tied = via_member & (tie >= 0)
+        trust[tied] = self.world.trust.read(tie[tied], day)
         return np.where(via_member, seller, PLATFORM), trust
 
     def buy_direct(self, buyers: np.ndarray, day: int) -> Orders:
@@ -153,10 +167,10 @@ class Purchases(Mechanism):
         buyers = buyers[self.in_market(buyers, day) & (people.role[buyers] != MEMBER)]
         seller = np.full(buyers.size, PLATFORM, dtype=np.int64)
         product = self.favourite(buyers)
-        self._remember(buyers, seller, np.full(buyers.size, -1, dtype=np.int64), product, day)
+        self.remember(buyers, seller, np.full(buyers.size, -1, dtype=np.int64), product, day)
         bad = self.draw(BAD_AFTER_DIRECT, buyers) < self.disappointment(seller, product)
         price = self.catalogue.price
-        return self._orders(seller, buyers, product, price, bad, day, REFUND_AFTER_DIRECT)
+        return self.make_orders(seller, buyers, product, price, bad, day, REFUND_AFTER_DIRECT)
 
     def self_purchase(self, members: np.ndarray, day: int) -> Orders:
         """Members buy what they need most for themselves, at the member discount, with
@@ -169,7 +183,7 @@ class Purchases(Mechanism):
         seller = np.full(buyers.size, PLATFORM)
         bad = self.draw(BAD_AFTER_SELF, buyers) < self.disappointment(seller, product)
         goods = self.catalogue
-        orders = self._orders(
+        orders = self.make_orders(
             buyers, buyers, product, goods.member_price, bad, day, REFUND_AFTER_SELF
         )
         kept = orders.refund_day == NO_REFUND
@@ -215,9 +229,11 @@ class Purchases(Mechanism):
         trust[disappointed] *= 1.0 - cfg.bad_purchase_loss
         trust[pleased] += cfg.good_purchase_gain * (1.0 - trust[pleased])
 
-    def _remember(
+    def remember(
         self, buyer: np.ndarray, seller: np.ndarray, tie: np.ndarray, product: np.ndarray, day: int
     ) -> None:
+        """Note each buyer's order: when it is due again, what, from whom, over which tie
+        (-1: none, as for the platform or a content host)."""
         people = self.people
         people.next_due[buyer] = day + self.catalogue.cycle[product]
         people.last_product[buyer] = product
@@ -225,7 +241,7 @@ class Purchases(Mechanism):
         people.last_tie[buyer] = tie
         people.last_order_day[buyer] = day
 
-    def _orders(
+    def make_orders(
         self,
         seller: np.ndarray,
         buyer: np.ndarray,

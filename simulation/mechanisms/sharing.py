@@ -8,6 +8,7 @@ from simulation.mechanisms.base import Day, Mechanism, Shares
 from simulation.scenario.schema import Scenario
 from simulation.world.arrays import poisson_from_uniform, spread
 from simulation.world.catalogue import Catalogue
+from simulation.world.people import People
 from simulation.world.streams import slot
 
 SHARE_COUNT = slot("sharing", 0, "how many shares a member sends")
@@ -20,7 +21,9 @@ class Sharing(Mechanism):
     chosen contact; one member's shares of a day are spread over its contacts. A share
     carries a product drawn by shareability ("random" targeting) or the one the contact
     needs most, weighted by shareability ("matched"). Effort is the member's trait,
-    times the part it keeps for this platform when it multi-homes (§7.13)."""
+    times the part it keeps for this platform when it multi-homes (§7.13), times
+    (1 + community.effort_lift × belonging) (§7.17), times the share it keeps for
+    private sharing, 1 − content.effort_share (§7.16)."""
 
     name = "sharing"
     section = "sharing"
@@ -36,8 +39,9 @@ class Sharing(Mechanism):
         """The day's shares of every member."""
         people = self.people
         members = people.members
-        effort = people.effort[members] * people.effort_split[members]
-        intensity = self.config.shares_per_day * effort
+        effort = member_effort(people, members, self.policy)
+        private = 1.0 - self.policy.content.effort_share
+        intensity = self.config.shares_per_day * effort * private
         draw = self.world.streams.draw
         counts = poisson_from_uniform(draw(SHARE_COUNT, members), intensity)
         fractions = spread(draw(SHARE_CONTACT, members), counts)
@@ -53,3 +57,12 @@ class Sharing(Mechanism):
             picks = spread(draw(SHARE_PRODUCT, members), counts)[: sender.size]
             product = np.minimum(np.searchsorted(weights, picks, side="right"), goods.size - 1)
         return Shares(sender, receiver, tie, product)
+
+
+def member_effort(people: People, members: np.ndarray, policy: Scenario) -> np.ndarray:
+    """Each member's effort for this platform, before it is split between private
+    sharing and content (§7.16): its trait, times the part it keeps for this platform
+    (§7.13), times 1 + community.effort_lift × belonging (§7.17)."""
+    effort = people.effort[members] * people.effort_split[members]
+    effort *= (1.0 + policy.community.effort_lift * people.belonging[members]).astype(effort.dtype)
+    return effort

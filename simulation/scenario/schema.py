@@ -299,6 +299,85 @@ class BrushingConfig(Section):
     reach_days: int = Field(7, ge=1, description="how many days of brushing a tier may be worth")
 
 
+class RiskConfig(Section):
+    """The data desk's risk warning (风险预警, §7.18): where the audit budget goes."""
+
+    targeting: Literal["random", "score"] = Field(
+        "random",
+        description="audits go to random orders, or to the orders of the top-scored sellers",
+    )
+    spike_weight: float = Field(
+        1.0, ge=0.0, description="score weight of a seller's orders against its own history"
+    )
+    refund_weight: float = Field(
+        0.0, ge=0.0, description="score weight of a seller's refunds against the platform's share"
+    )
+    window_days: float = Field(
+        30.0, ge=1.0, description="days, mean age of the order history a spike is measured on"
+    )
+
+
+class CommunityConfig(Section):
+    """Community and belonging (社群, §7.17): groups and events the platform pays for."""
+
+    budget: Money = Field(
+        0.0, description="RMB a month per member spent on groups and events; 0 = off"
+    )
+    halfway: float = Field(
+        20.0, gt=0.0, description="RMB a month per member giving half the full daily gain"
+    )
+    gain: Rate = Field(0.05, description="most of the gap to full belonging a day's upkeep closes")
+    decay: Rate = Field(0.02, description="share of belonging lost a day without upkeep")
+    churn_relief: Rate = Field(0.5, description="churn hazard × (1 − this × belonging)")
+    effort_lift: float = Field(0.3, ge=0.0, description="sharing effort × (1 + this × belonging)")
+
+
+class ContentConfig(Section):
+    """The content channel (内容化与场景化, §7.16): posts and live sessions to followers."""
+
+    mean_followers: float = Field(
+        20.0, ge=0.0, description="mean audience of a person (Pareto)", json_schema_extra=WORLD
+    )
+    follower_exponent: float = Field(
+        2.0,
+        gt=1.0,
+        description="Pareto tail exponent of audience sizes (smaller: heavier tail)",
+        json_schema_extra=WORLD,
+    )
+    local_share: Probability = Field(
+        0.5,
+        description="share of a person's followers drawn from its 2-hop neighbourhood",
+        json_schema_extra=WORLD,
+    )
+    platform_hosts: int = Field(
+        5, ge=0, description="platform-run hosts (live rooms)", json_schema_extra=WORLD
+    )
+    host_followers: int = Field(
+        500, ge=0, description="followers of each platform-run host", json_schema_extra=WORLD
+    )
+    effort_share: Probability = Field(
+        0.0,
+        description="share of members' effort put into content rather than private "
+        "sharing; 0 = no content channel at all",
+    )
+    posts_per_day: float = Field(
+        1.0, ge=0.0, description="posts a host of effort 1 puts out a day (Poisson mean)"
+    )
+    reach: Probability = Field(0.2, description="share of a host's followers one post reaches")
+    trust: Probability = Field(0.15, description="trust a follower puts in one content exposure")
+    quality: float = Field(1.0, ge=0.0, description="content quality: conversion × this")
+    live_every_days: int = Field(
+        0, ge=0, description="a live session every this many days (0 = none)"
+    )
+    live_reach: Probability = Field(
+        0.5, description="share of a host's followers a live day's posts reach"
+    )
+    live_discount: Rate = Field(0.2, description="flash discount off list price on a live day")
+    recruit: Probability = Field(
+        0.0, description="chance a member's content invites a follower reached (0 = never)"
+    )
+
+
 class CompetitorConfig(Section):
     name: str = Field("competitor", description="how reports name it")
     launch_day: int = Field(0, ge=0, description="day it starts to act")
@@ -355,6 +434,9 @@ class Scenario(Section):
     churn: ChurnConfig = ChurnConfig()
     platform: PlatformConfig = PlatformConfig()
     brushing: BrushingConfig = BrushingConfig()
+    risk: RiskConfig = RiskConfig()
+    community: CommunityConfig = CommunityConfig()
+    content: ContentConfig = ContentConfig()
     competitors: list[CompetitorConfig] = Field(default_factory=list)
     products: list[ProductConfig] = Field(default_factory=list, json_schema_extra=WORLD)
     tiers: list[TierConfig] = Field(default_factory=default_tiers, min_length=1)

@@ -5,6 +5,8 @@ The coefficients are measured (benchmarks/, Python 3.11, numpy 2): about 120 byt
 a microsecond to build each stored tie, a few hundred bytes per person, and 0.15 µs
 per person-day. On the complete graph no tie is stored, but every member invites
 among everyone each day, so the day's invitation arrays grow with n²·invite_prob.
+The follower graph of the content channel, when used, takes about 100 bytes and a
+microsecond per follow to draw (measured at 200,000 people).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ EDGE_LINE = 12  # bytes of a typical 'u v' line of an edge list
 TIE_SECONDS = 1e-6
 PERSON_DAY_SECONDS = 1.5e-7
 INVITATION_SECONDS = 2e-8
+PER_FOLLOW = 104  # peak bytes per follow while the follower graph is drawn (§7.16)
+FOLLOW_SECONDS = 1e-6
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,20 @@ def stored_ties(scenario: Scenario) -> float:
     return n * graph.mean_degree / 2
 
 
+def stored_follows(scenario: Scenario) -> float:
+    """Follows the follower graph will store, if the content channel is on at the start
+    or an intervention may turn it on: n·mean_followers plus the platform hosts'."""
+    content, n = scenario.content, scenario.population.size
+    later = any(
+        key == "content" or key.startswith("content.")
+        for change in scenario.interventions
+        for key in change.set
+    )
+    if content.effort_share == 0 and not later:
+        return 0.0
+    return n * content.mean_followers + content.platform_hosts * min(content.host_followers, n)
+
+
 def footprint(scenario: Scenario) -> Footprint:
     """Peak memory and time of a run of `scenario`, if everyone ends up a member."""
     n = scenario.population.size
@@ -56,9 +74,11 @@ def footprint(scenario: Scenario) -> Footprint:
         invitations = float(n) * (n - 1) * scenario.recruitment.invite_prob
     memory = INTERPRETER + PER_TIE * ties + (PER_PERSON + PER_NEED * products) * n
     memory += PER_INVITATION * invitations
+    follows = stored_follows(scenario)
+    memory += PER_FOLLOW * follows
     days = scenario.run.steps
     daily = PERSON_DAY_SECONDS * n + INVITATION_SECONDS * invitations
-    seconds = TIE_SECONDS * ties + daily * days
+    seconds = TIE_SECONDS * ties + FOLLOW_SECONDS * follows + daily * days
     return Footprint(memory, seconds)
 
 

@@ -21,8 +21,8 @@ PAYOUT_KINDS = ("direct", "override", "differential", "recruiting")
 
 class Figures:
     """The real business's figures and the fake orders' part, from money totals in
-    cents (sales, refunds, fees, payouts, cost of goods, training and their brushed_*
-    parts): one definition for a day's book and for the run's totals."""
+    cents (sales, refunds, fees, payouts, cost of goods, training, community spending and
+    their brushed_* parts): one definition for a day's book and for the run's totals."""
 
     sales: int
     refunds: int
@@ -30,6 +30,7 @@ class Figures:
     payouts: int
     cost_of_goods: int
     training: int
+    community: int
     brushed_sales: int
     brushed_cost_of_goods: int
     brushed_refunds: int
@@ -55,9 +56,11 @@ class Figures:
     @property
     def margin(self) -> int:
         """What the platform keeps of its real business: net sales and fees less pay,
-        cost of goods and training, fake orders excluded (`brushed_margin` beside)."""
+        cost of goods, training and community spending, fake orders excluded
+        (`brushed_margin` beside)."""
         goods = self.cost_of_goods - self.brushed_cost_of_goods
-        return self.net_sales + self.fees - self.net_payouts - goods - self.training
+        costs = goods + self.training + self.community
+        return self.net_sales + self.fees - self.net_payouts - costs
 
 
 @dataclass
@@ -70,6 +73,7 @@ class DayBook(Figures):
     fees: int = 0
     cost_of_goods: int = 0
     training: int = 0
+    community: int = 0
     direct: int = 0
     override: int = 0
     differential: int = 0
@@ -133,6 +137,10 @@ class Ledger:
     def post_training(self, cents: int) -> None:
         """The platform's spending on training and supporting members."""
         self.today.training += cents
+
+    def post_community(self, cents: int) -> None:
+        """The platform's spending on members' groups and events (社群)."""
+        self.today.community += cents
 
     def post_fees(self, payers: np.ndarray, fee: int) -> None:
         """Each payer pays `fee` cents to the platform."""

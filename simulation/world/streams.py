@@ -17,7 +17,7 @@ import numpy as np
 
 from simulation.scenario.schema import Scenario, world_values
 
-DECISIONS = ("platform", "sharing", "purchase", "recruitment", "churn")
+DECISIONS = ("platform", "sharing", "purchase", "recruitment", "churn", "content")
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,25 @@ def slot(decision: str, index: int, name: str) -> Slot:
     return Slot(decision, index, name)
 
 
+# World keys that shape only the follower graph: they key its own stream, so the rest
+# of the world (graph, people, founders) is the same whatever audiences are drawn.
+FOLLOWER_SECTION = "content"
+
+
 def world_key(scenario: Scenario) -> tuple[int, int]:
-    """Two 32-bit words identifying the world's parameters."""
-    digest = hashlib.sha256(json.dumps(world_values(scenario), sort_keys=True).encode())
-    return int.from_bytes(digest.digest()[:4], "little"), int.from_bytes(
-        digest.digest()[4:8], "little"
-    )
+    """Two 32-bit words identifying the world's parameters, the follower graph's aside."""
+    values = world_values(scenario)
+    return _words({k: v for k, v in values.items() if k.split(".")[0] != FOLLOWER_SECTION})
+
+
+def follower_key(scenario: Scenario) -> tuple[int, int]:
+    """Two 32-bit words identifying all the world's parameters, the follower graph's too."""
+    return _words(world_values(scenario))
+
+
+def _words(values: dict) -> tuple[int, int]:
+    digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).digest()
+    return int.from_bytes(digest[:4], "little"), int.from_bytes(digest[4:8], "little")
 
 
 def splitmix64(seed: np.uint64, index: np.ndarray) -> np.ndarray:
@@ -62,8 +75,8 @@ def splitmix64(seed: np.uint64, index: np.ndarray) -> np.ndarray:
 
 
 class Streams:
-    """One Generator for the world, one for the platform's draws over positions each
-    day, and per-person draws for every decision.
+    """One Generator for the world, one for the follower graph, one for the platform's
+    draws over positions each day, and per-person draws for every decision.
 
     Each day's decision streams are fresh (keyed by seed, decision and day), so a
     difference in how many draws one day takes does not shift the next day's. For
@@ -75,6 +88,7 @@ class Streams:
     def __init__(self, seed: int, scenario: Scenario) -> None:
         self.seed = seed
         self.world = self._stream(0, *world_key(scenario))
+        self.followers = self._stream(3, *follower_key(scenario))
         self.start_day(0)
 
     def start_day(self, day: int) -> None:
