@@ -12,12 +12,13 @@ import scipy.sparse as sp
 from simulation.mechanisms.base import Day, Mechanism
 from simulation.mechanisms.content import top_share
 from simulation.model import SocialCommerceModel
+from simulation.scenario import ScenarioError, load_scenario
 from simulation.scenario.schema import ContentConfig
 from simulation.world.followers import FollowerGraph, audience_sizes, build_followers
 from simulation.world.footprint import PER_FOLLOW, footprint
 from simulation.world.generators import build_graph
 from simulation.world.orders import PLATFORM
-from tests.conftest import hand_model, scenario
+from tests.conftest import SCENARIOS, hand_model, scenario
 
 rng = np.random.default_rng
 STAR = [(0, 1), (0, 2), (0, 3)]
@@ -358,3 +359,11 @@ def test_the_footprint_counts_the_follower_graph_only_when_content_may_run():
     follows = 10_000 * 20.0 + 5 * 500
     assert footprint(on).bytes - footprint(off).bytes == pytest.approx(PER_FOLLOW * follows)
     assert footprint(later).bytes == footprint(on).bytes
+
+
+def test_a_flash_discount_of_the_whole_price_is_refused_at_load():
+    """A 100% discount would price a live-day order at 0 (and its demand factor
+    (1 − d)^−ε at infinity): refused at load, in one line, not mid-run."""
+    with pytest.raises(ScenarioError, match="live_discount"):
+        load_scenario(SCENARIOS / "baseline.toml", {"content.live_discount": 1.0})
+    assert load_scenario(SCENARIOS / "baseline.toml", {"content.live_discount": 0.99})

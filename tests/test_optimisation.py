@@ -356,3 +356,54 @@ def test_discover_reads_an_optimisations_trials(optimised, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "commission.recruiting_bonus paid at 1 or more levels" in printed
     assert {p.name for p in out.iterdir()} == {"boxes.csv", "tradeoff.png"}
+
+
+def patchy(task: RunTask) -> tuple[dict, None]:
+    """f1 = x1, a figure that never applies (None, as compliance reports a rule that
+    does not apply) and one undefined (NaN) on replicate 0 only."""
+    x1 = task.overrides[X1]
+    row = {
+        "status": "done",
+        "error": "",
+        "f1": x1,
+        "never": None,
+        "halfway": float("nan") if task.replicate == 0 else x1,
+    }
+    return row, None
+
+
+def patchy_search(out: Path, objectives: list[str], constraints: list[str]) -> Optimisation:
+    return Optimisation(
+        BASELINE,
+        [f"{X1}=0:1", f"{X2}=0:1"],
+        objectives,
+        constraints=constraints,
+        trials=3,
+        replicates=2,
+        out=out,
+        metrics=frozenset({"f1", "never", "halfway"}),
+        evaluate=patchy,
+        progress=False,
+    )
+
+
+@pytest.mark.parametrize("constraint", ["never<=1", "halfway<=1"])
+def test_a_constraint_on_a_figure_undefined_in_a_replicate_holds_nothing(tmp_path, constraint):
+    """Not averaged over the replicates where it is defined: every candidate is judged
+    on every seed, and a rule that does not apply in every run does not crash."""
+    pareto = patchy_search(tmp_path / "opt", ["f1:min"], [constraint]).run().pareto
+    assert len(pareto) == 3 and not pareto["feasible"].any()
+    assert (pareto[f"constraint: {constraint}"] == math.inf).all()
+
+
+def test_an_objective_undefined_in_a_replicate_fails_its_trial_in_one_line(tmp_path):
+    search = patchy_search(tmp_path / "opt", ["halfway:min"], [])
+    with pytest.raises(ScenarioError, match="every trial failed, e.g. halfway is undefined"):
+        search.run()
+    trials = optuna.load_study(study_name="optimisation", storage=search.storage).trials
+    assert [t.state.name for t in trials] == ["FAIL"] * 3
+
+
+def test_constraint_labels_keep_every_digit():
+    assert parse_constraint("gmv>=3214401").label != parse_constraint("gmv>=3214402").label
+    assert parse_constraint("loss_fraction<=0.1").label == "loss_fraction<=0.1"

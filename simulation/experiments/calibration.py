@@ -110,7 +110,7 @@ class Calibration(Search):
         ).rename(columns={"value": "loss"})
         if not any_complete(study):
             errors = [t.user_attrs["error"] for t in study.trials if "error" in t.user_attrs]
-            why = f": every run failed, e.g. {errors[0]}" if errors else " yet"
+            why = f": every trial failed, e.g. {errors[0]}" if errors else " yet"
             raise ScenarioError("--out", str(self.out), f"no trial has completed{why}")
         best = study.best_trial
         params = self.params(best)

@@ -58,7 +58,7 @@ class Constraint:
 
     @property
     def label(self) -> str:
-        return f"{self.metric}{self.compare}{self.bound:g}"
+        return f"{self.metric}{self.compare}{self.bound!r}".removesuffix(".0")
 
     def excess(self, value: float) -> float:
         """How far the value is past the bound (≤ 0: the constraint holds); an
@@ -183,8 +183,9 @@ class Optimisation(Search):
         return f"feasible={feasible}"
 
     def _score(self, results: list[tuple[dict[str, Any], pd.DataFrame | None]]) -> dict:
-        """Every numeric summary figure's mean over the replicates, the objectives' and
-        constrained figures' 95% intervals, and each constraint's excess."""
+        """Every numeric summary figure's mean over the replicates (undefined if it is in
+        any replicate, so that every candidate is judged on every seed), the objectives'
+        and constrained figures' 95% intervals, and each constraint's excess."""
         rows = pd.DataFrame([row for row, _ in results])
         needed = [o.metric for o in self.objectives] + [c.metric for c in self.constraints]
         needed += [f"flags_{s}" for s in self.no_flags]
@@ -192,16 +193,16 @@ class Optimisation(Search):
         if missing:
             return {"error": f"the runs report no {missing[0]}"}
         aside = NOT_SUMMARISED | {p.key for p in self.parameters}
-        numeric = rows.drop(columns=[c for c in aside if c in rows.columns])
-        numeric = numeric.select_dtypes(include=["number", "bool"]).astype(float)
-        means = {name: float(value) for name, value in numeric.mean().items()}
+        figures = rows.drop(columns=[c for c in aside if c in rows.columns])
+        numeric = figures.select_dtypes(include=["number", "bool"]).astype(float)
+        for name in needed:  # a figure that does not apply (None) is undefined, NaN
+            numeric[name] = pd.to_numeric(figures[name], errors="coerce").astype(float)
+        means = {name: float(value) for name, value in numeric.mean(skipna=False).items()}
         intervals = {name: list(mean_ci(numeric[name].to_numpy())) for name in needed}
         values = [means[o.metric] for o in self.objectives]
-        undefined = [
-            o.metric for o, v in zip(self.objectives, values, strict=True) if math.isnan(v)
-        ]
-        if undefined:
-            return {"error": f"{undefined[0]} is undefined in a replicate"}
+        for objective, value in zip(self.objectives, values, strict=True):
+            if not math.isfinite(value):
+                return {"error": f"{objective.metric} is undefined in a replicate"}
         excess = [c.excess(means[c.metric]) for c in self.constraints]
         excess += [float((numeric[f"flags_{s}"] > 0).mean()) for s in self.no_flags]
         attrs = {"means": means, "intervals": intervals}
@@ -214,7 +215,7 @@ class Optimisation(Search):
         study = self._load()
         if not any_complete(study):
             errors = [t.user_attrs["error"] for t in study.trials if "error" in t.user_attrs]
-            why = f": every run failed, e.g. {errors[0]}" if errors else " yet"
+            why = f": every trial failed, e.g. {errors[0]}" if errors else " yet"
             raise ScenarioError("--out", str(self.out), f"no trial has completed{why}")
         rows, metrics = [], []
         for trial in study.trials:
@@ -317,8 +318,12 @@ class OptimisationResult:
             m, low, high = (row[f] for f in (o.metric, f"{o.metric}_ci_low", f"{o.metric}_ci_high"))
             lines.append(f"# {o.label}: {m:.6g} (95% CI {low:.6g} to {high:.6g})")
         lines += [f"# constraint {label}: holds" for label in self.constraints]
-        lines.append(
-            f"# Reproduce on the search's seeds: sharelab compare {folder / 'base.toml'} "
-            f"{folder / 'best' / f'{rank}.toml'} --replicates {max(self.replicates, 2)}"
+        compare = (
+            f"sharelab compare {folder / 'base.toml'} {folder / 'best' / f'{rank}.toml'} "
+            f"--replicates {max(self.replicates, 2)}"
         )
+        if self.replicates == 1:
+            lines.append(f"# Reproduce on the search's seed: the first run of {compare}")
+        else:
+            lines.append(f"# Reproduce on the search's seeds: {compare}")
         return "\n".join(lines) + "\n"

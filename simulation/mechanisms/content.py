@@ -163,8 +163,8 @@ class Content(Mechanism):
             "content GMV of top 1% of hosts",
             "share",
             SHARE,
-            "share of content GMV made by the top 1% of hosts (people and platform-run "
-            "hosts, at least one host) over the run",
+            "share of content GMV made by the top 1% of the hosts who posted in the run "
+            "(people and platform-run hosts, at least one host)",
             "final",
             ECONOMICS,
         ),
@@ -174,6 +174,7 @@ class Content(Mechanism):
         super().__init__(host)
         self.graph: FollowerGraph | None = None
         self.host_sales = np.zeros(0, dtype=np.int64)
+        self.posted = np.zeros(0, dtype=bool)
         self.totals = dict.fromkeys(
             ("exposures", "beyond", "orders", "gmv", "all_gmv", "joined", "shares"), 0
         )
@@ -200,6 +201,7 @@ class Content(Mechanism):
         """Use `graph` as the follower graph (one built by hand, say), before any content."""
         self.graph = graph
         self.host_sales = np.zeros(graph.hosts, dtype=np.int64)
+        self.posted = np.zeros(graph.hosts, dtype=bool)
 
     def step(self, day: Day) -> None:
         self.people.reached[day.shares.receiver] = True
@@ -254,6 +256,7 @@ class Content(Mechanism):
         mean = cfg.posts_per_day * np.concatenate([effort, np.ones(platform.size)])
         posts = poisson_from_uniform(self.world.streams.draw(POSTS, hosts), mean)
         posting, posts = hosts[posts > 0], posts[posts > 0]
+        self.posted[posting] = True
         size = graph.audience[posting]
         rank = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
         follow = np.repeat(graph.indptr[posting], size) + rank
@@ -367,7 +370,7 @@ class Content(Mechanism):
             "people_reached": float(self.people.reached.mean()),
             "exposure_trust": self.trust_met / seen if seen else 0.0,
             "content_gmv_share": share(totals["gmv"], totals["all_gmv"]),
-            "content_top1_share": top_share(self.host_sales, 0.01),
+            "content_top1_share": top_share(self.host_sales[self.posted], 0.01),
         }
 
 

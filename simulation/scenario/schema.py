@@ -372,7 +372,9 @@ class ContentConfig(Section):
     live_reach: Probability = Field(
         0.5, description="share of a host's followers a live day's posts reach"
     )
-    live_discount: Rate = Field(0.2, description="flash discount off list price on a live day")
+    live_discount: float = Field(
+        0.2, ge=0.0, lt=1.0, description="flash discount off list price on a live day (below 1)"
+    )
     recruit: Probability = Field(
         0.0, description="chance a member's content invites a follower reached (0 = never)"
     )
