@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import errno
+import importlib.util
 import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -334,6 +336,21 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--out", type=Path, help="folder for the tables (default: results/comparisons/<time>/)"
     )
+    dashboard = commands.add_parser(
+        "dashboard", help="watch a scenario run in the browser (needs the viz extra)"
+    )
+    dashboard.add_argument(
+        "scenario",
+        nargs="?",
+        type=Path,
+        default=Path("scenarios/baseline.toml"),
+        help="scenario TOML file (default: scenarios/baseline.toml)",
+    )
+    dashboard.add_argument("--port", type=non_negative, default=8765, help="port to serve on")
+    dashboard.add_argument(
+        "--host", default="127.0.0.1", help="address to serve on (0.0.0.0: every interface)"
+    )
+    add_overrides(dashboard)
     return parser
 
 
@@ -381,6 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "calibrate": calibrate_command,
         "optimise": optimise_command,
         "discover": discover_command,
+        "dashboard": dashboard_command,
     }
     try:
         return commands[args.command](args)
@@ -499,6 +517,55 @@ def replicated_run(args: argparse.Namespace, overrides: dict) -> int:
     print(f"\nruns: {out} (sharelab report {out} for plots)")
     name_failed(failed)
     return FAULT if len(failed) else 0
+
+
+VIZ_MISSING = 'sharelab: error: the dashboard needs the viz extra: pip install ".[viz]"'
+CULL_TIMEOUT = "2s"  # a closed browser tab's model is dropped this soon after
+
+
+def dashboard_command(args: argparse.Namespace) -> int:
+    """`sharelab dashboard [SCENARIO]`: serve the live dashboard (Solara, Mesa's
+    SolaraViz) of a scenario until Ctrl-C; each browser session runs its own model."""
+    if not all(importlib.util.find_spec(name) for name in ("solara", "solara_assets")):
+        print(VIZ_MISSING, file=sys.stderr)
+        return FAULT
+    overrides = dict(parse_override(text) for text in args.overrides)
+    scenario = load_scenario(args.scenario, overrides)  # bad input ends here, in one line
+    from simulation.viz import dashboard
+
+    env = os.environ | {
+        dashboard.SCENARIO_ENV: str(args.scenario.resolve()),
+        dashboard.OVERRIDES_ENV: json.dumps(overrides),
+        "SOLARA_KERNEL_CULL_TIMEOUT": os.environ.get("SOLARA_KERNEL_CULL_TIMEOUT", CULL_TIMEOUT),
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        dashboard.__name__,
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--production",
+        "--no-open",
+    ]
+    print(
+        f"sharelab: dashboard of {scenario.name} at http://{args.host}:{args.port}/ "
+        "(Ctrl-C stops it)",
+        file=sys.stderr,
+    )
+    server = subprocess.Popen(command, env=env)
+    try:
+        return server.wait()
+    except KeyboardInterrupt:  # the server has the Ctrl-C too: let it stop
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        return 0
 
 
 def presets_command(args: argparse.Namespace) -> int:
