@@ -85,6 +85,24 @@ def test_the_defaults_build_the_files_scenario_and_mesas_own_arguments_are_dropp
         dash.DashboardModel(base=scenario, **{"purchase.price": 1.0})
 
 
+def test_the_content_community_and_risk_knobs_reach_their_mechanisms():
+    """The three mechanisms of the business model are off in the file and switched on
+    from the dashboard: each knob lands on its key."""
+    scenario = load_scenario(PYRAMID, SMALL)
+    defaults = {k: spec["value"] for k, spec in dash.model_params(scenario).items() if k != "base"}
+    chosen = defaults | {
+        "content.effort_share": 0.5,
+        "community.budget": 10.0,
+        "risk.targeting": "score",
+    }
+    model = dash.DashboardModel(base=scenario, **chosen)
+    assert model.config.content.effort_share == 0.5
+    assert model.config.community.budget == 10.0
+    assert model.config.risk.targeting == "score"
+    model.step()
+    assert model.datacollector.get_model_vars_dataframe()["community_spend"].iloc[-1] > 0
+
+
 def test_lights_red_when_breached_green_when_not_grey_when_not_applicable():
     summary = {rule.indicator: 0.0 for rule in RULES}
     summary |= {"criminal_threshold_trees": 3, "unsold_purchase_share": None}
@@ -148,7 +166,12 @@ def test_the_page_has_the_scenarios_sliders_and_a_step_updates_the_lights(one_ch
     assert sliders["entry fee (RMB)"] == 365.0
     assert sliders["recruiting bonus, 1 level up (RMB)"] == 120.0
     assert sliders["people on the graph"] == 2000
-    assert {w.label: w.v_model for w in rc.find(v.Select).widgets} == {"share targeting": "random"}
+    assert sliders["effort on content (share; 0 = off)"] == 0.0
+    assert sliders["community budget (RMB a member a month)"] == 0.0
+    assert {w.label: w.v_model for w in rc.find(v.Select).widgets} == {
+        "share targeting": "random",
+        "audit targeting": "random",
+    }
     assert "Compliance, day 0</b> (2,000 people)" in panel(rc)
     assert light(panel(rc)) == "clear"
     step = rc.find(v.Btn, children=["Step"]).widget

@@ -55,6 +55,9 @@ KNOBS = (
     Knob("platform.audit_rate", "audit rate (share of orders)", 0.0, 1.0, 0.01),
     Knob("sharing.shares_per_day", "shares per member per day", 0.0, 20.0, 0.5),
     Knob("sharing.targeting", "share targeting", choices=("random", "matched")),
+    Knob("content.effort_share", "effort on content (share; 0 = off)", 0.0, 1.0, 0.05),
+    Knob("community.budget", "community budget (RMB a member a month)", 0.0, 50.0, 1.0),
+    Knob("risk.targeting", "audit targeting", choices=("random", "score")),
     Knob("population.size", "people on the graph", 500, 40_000, 500, integer=True),
     Knob("run.seed", "seed", 0, 1000, 1, integer=True),
 )
