@@ -19,7 +19,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pandas as pd
 from tqdm import tqdm
@@ -31,6 +31,7 @@ from simulation.experiments.discovery import discover
 from simulation.experiments.optimisation import Optimisation
 from simulation.experiments.provenance import versions
 from simulation.experiments.runner import Sweep
+from simulation.experiments.search import Search
 from simulation.experiments.store import SweepStore, read_json
 from simulation.mechanisms.commission.auditor import audit
 from simulation.model import METRICS, SocialCommerceModel
@@ -192,13 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a key to fit and its range (repeatable); :log searches on a log scale, "
         ":int in whole numbers; KEY=v1,v2,... searches listed values",
     )
-    calibrate.add_argument("--trials", type=non_negative, default=50, help="trials in all")
-    calibrate.add_argument(
-        "--replicates", type=non_negative, default=2, help="runs per trial, on the same seeds"
-    )
-    calibrate.add_argument(
-        "--workers", type=non_negative, default=1, help="local processes, at most one per CPU"
-    )
+    add_search_options(calibrate, replicates=2)
     calibrate.add_argument(
         "--seed", type=non_negative, default=0, help="seed of the sampler (optuna's TPE)"
     )
@@ -254,13 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="severities of compliance flag no replicate may raise: administrative, "
         "civil, criminal",
     )
-    optimise.add_argument("--trials", type=non_negative, default=50, help="trials in all")
-    optimise.add_argument(
-        "--replicates", type=non_negative, default=3, help="runs per trial, on the same seeds"
-    )
-    optimise.add_argument(
-        "--workers", type=non_negative, default=1, help="local processes, at most one per CPU"
-    )
+    add_search_options(optimise, replicates=3)
     optimise.add_argument(
         "--dask",
         metavar="local|tcp://HOST:PORT",
@@ -368,6 +357,20 @@ def with_debug(
         return command
 
     return add
+
+
+def add_search_options(command: argparse.ArgumentParser, replicates: int) -> None:
+    """--trials, --replicates and --workers, as calibrate and optimise take them."""
+    command.add_argument("--trials", type=non_negative, default=50, help="trials in all")
+    command.add_argument(
+        "--replicates",
+        type=non_negative,
+        default=replicates,
+        help="runs per trial, on the same seeds",
+    )
+    command.add_argument(
+        "--workers", type=non_negative, default=1, help="local processes, at most one per CPU"
+    )
 
 
 def add_overrides(command: argparse.ArgumentParser) -> None:
@@ -861,18 +864,9 @@ def calibrate_command(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         fit_scale=args.fit_scale,
     )
-    terminate = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        result = calibration.run()
-    except KeyboardInterrupt:
-        print(
-            f"sharelab: interrupted; the trials done are kept in {out}: "
-            "run the same command to resume",
-            file=sys.stderr,
-        )
+    result = run_search(calibration, out)
+    if result is None:
         return INTERRUPTED
-    finally:
-        signal.signal(signal.SIGTERM, terminate)
     with staged(out / "fit", replace=True) as staging:
         result.write(staging)
         save_calibration_plots(result.targets, result.history, staging)
@@ -887,6 +881,23 @@ def calibrate_command(args: argparse.Namespace) -> int:
     print(target_table(result.targets).to_string(index=False))
     print(f"\nfit: {out / 'fit'} (best.toml, targets.csv, trials.csv, targets.png, history.png)")
     return 0
+
+
+def run_search(search: Search, out: Path) -> Any:
+    """Run or resume a calibration or optimisation; Ctrl-C or SIGTERM keeps the trials
+    done and returns None (with a line saying how to resume)."""
+    terminate = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return search.run()
+    except KeyboardInterrupt:
+        print(
+            f"sharelab: interrupted; the trials done are kept in {out}: "
+            "run the same command to resume",
+            file=sys.stderr,
+        )
+        return None
+    finally:
+        signal.signal(signal.SIGTERM, terminate)
 
 
 def optimise_command(args: argparse.Namespace) -> int:
@@ -916,18 +927,9 @@ def optimise_command(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.quiet,
     )
-    terminate = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        result = search.run()
-    except KeyboardInterrupt:
-        print(
-            f"sharelab: interrupted; the trials done are kept in {out}: "
-            "run the same command to resume",
-            file=sys.stderr,
-        )
+    result = run_search(search, out)
+    if result is None:
         return INTERRUPTED
-    finally:
-        signal.signal(signal.SIGTERM, terminate)
     front = out / "front"
     with staged(front, replace=True) as staging:
         result.write(staging, front)

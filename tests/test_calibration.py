@@ -384,6 +384,28 @@ def trial_states(db: Path) -> list[tuple[int, str, int]]:
         return []
 
 
+def kill_mid_trial(command: list[str], cwd: Path, db: Path, parameters: int) -> int:
+    """Run `command` and kill it (SIGKILL) once two trials have completed and a trial
+    with all its `parameters` set is simulating; its return code."""
+    process = subprocess.Popen(
+        command, env=ENV, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            rows = trial_states(db)
+            complete = sum(state == "COMPLETE" for _, state, _ in rows)
+            simulating = any(state == "RUNNING" and n == parameters for _, state, n in rows)
+            if complete >= 2 and simulating:
+                break
+            time.sleep(0.01)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    return process.returncode
+
+
 def test_a_calibration_killed_mid_trial_resumes_without_losing_trials(tmp_path):
     """Killed (SIGKILL) while a trial simulates, after two trials completed: the same
     command finishes the eight trials, keeps the completed ones as they were, marks
@@ -392,23 +414,8 @@ def test_a_calibration_killed_mid_trial_resumes_without_losing_trials(tmp_path):
     command = [sys.executable, "-m", "simulation.cli", *calibrate_args(tmp_path, out, trials=8)]
     command[command.index("population.size=300")] = "population.size=1000"
     command[command.index("--steps") + 1] = "40"
-    process = subprocess.Popen(
-        command, env=ENV, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and process.poll() is None:
-            rows = trial_states(out / "study.db")
-            complete = sum(state == "COMPLETE" for _, state, _ in rows)
-            simulating = any(state == "RUNNING" and n == len(PARAMS) for _, state, n in rows)
-            if complete >= 2 and simulating:
-                break
-            time.sleep(0.01)
-        os.kill(process.pid, signal.SIGKILL)
-    finally:
-        process.kill()
-        process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL, "the calibration ended before the kill"
+    returncode = kill_mid_trial(command, tmp_path, out / "study.db", len(PARAMS))
+    assert returncode == -signal.SIGKILL, "the calibration ended before the kill"
 
     storage = f"sqlite:///{out / 'study.db'}"
     killed = optuna.load_study(study_name="calibration", storage=storage).trials

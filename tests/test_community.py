@@ -82,14 +82,20 @@ def test_belonging_approaches_the_fixed_point_with_decay():
     assert model.world.people.belonging[members] == pytest.approx(g / (g + d))
 
 
-def test_full_relief_stops_the_hazard_for_those_who_fully_belong():
+def unhappy_members():
+    """400 members, all earning below their reservation income and past their grace
+    period (each quits with 0.5 a day), belonging relieving the whole hazard."""
     model = hand_model(
         [(0, 1)],
         400,
         churn={"reservation_income": 100.0, "grace_days": 0, "quit_prob": 0.5, "inactive_days": 0},
         community={"churn_relief": 1.0},
     )
-    members = members_of(model, 400)
+    return model, members_of(model, 400)
+
+
+def test_full_relief_stops_the_hazard_for_those_who_fully_belong():
+    model, members = unhappy_members()
     model.world.people.belonging[:200] = 1.0
     model.world.streams.start_day(1)
     leavers = model.mechanism("churn").churn(1)
@@ -147,13 +153,7 @@ def test_belonging_lowers_churn_on_the_same_seeds():
 
 
 def test_churn_by_belonging_counts_quitters_per_member_month_in_each_class():
-    model = hand_model(
-        [(0, 1)],
-        400,
-        churn={"reservation_income": 100.0, "grace_days": 0, "quit_prob": 0.5, "inactive_days": 0},
-        community={"churn_relief": 1.0},
-    )
-    members = members_of(model, 400)
+    model, members = unhappy_members()
     model.world.people.belonging[:100] = 1.0
     community = model.mechanism("community")
     community.upkeep(members)

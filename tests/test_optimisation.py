@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,7 @@ from simulation.experiments.optimisation import (
 from simulation.experiments.runner import RunTask, Sweep
 from simulation.scenario import ScenarioError, scenario_hash
 from tests.conftest import ROOT, SCENARIOS
-from tests.test_calibration import trial_states
+from tests.test_calibration import kill_mid_trial
 
 BASELINE = SCENARIOS / "baseline.toml"
 ENV = os.environ | {"PYTHONPATH": str(ROOT)}
@@ -296,23 +295,8 @@ def test_an_optimisation_killed_mid_trial_resumes_without_losing_trials(tmp_path
     out = tmp_path / "opt"
     command = [sys.executable, "-m", "simulation.cli", *optimise_args(out, trials=6)]
     command[command.index("population.size=400")] = "population.size=1500"
-    process = subprocess.Popen(
-        command, env=ENV, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and process.poll() is None:
-            rows = trial_states(out / "study.db")
-            complete = sum(state == "COMPLETE" for _, state, _ in rows)
-            simulating = any(state == "RUNNING" and n == len(LEVERS) for _, state, n in rows)
-            if complete >= 2 and simulating:
-                break
-            time.sleep(0.01)
-        os.kill(process.pid, signal.SIGKILL)
-    finally:
-        process.kill()
-        process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL, "the optimisation ended before the kill"
+    returncode = kill_mid_trial(command, tmp_path, out / "study.db", len(LEVERS))
+    assert returncode == -signal.SIGKILL, "the optimisation ended before the kill"
 
     storage = f"sqlite:///{out / 'study.db'}"
     killed = optuna.load_study(study_name="optimisation", storage=storage).trials
