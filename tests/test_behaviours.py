@@ -263,7 +263,7 @@ def test_tiers_follow_the_periods_sales_team_and_team_sales(demotion):
     # member 0: own 120, team {2} (through departed 1): 1 member, team sales 100 → seller.
     # member 4: own 500 but no team → seller; member 3 just short; member 2 → seller.
     assert list(people.tier[[0, 2, 3, 4]]) == [1, 1, 0, 1]
-    people._set_role(np.array([1]), MEMBER)
+    people.join(np.array([1]), np.array([0]), 0)  # member 1 rejoins under member 0
     people.sales[:5] += [100_00, 60_00, 100_00, 0, 0]
     model.mechanism("tiers").review(day=60)
     # member 0: own 100, team {1, 2} sold 160 → leader; member 4 sold nothing this period.

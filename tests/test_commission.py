@@ -9,7 +9,7 @@ from simulation.mechanisms.commission.chain import next_upline
 from simulation.mechanisms.commission.refunds import RefundQueue
 from simulation.mechanisms.commission.scheme import CommissionScheme
 from simulation.scenario import load_scenario
-from simulation.world.ledger import Expected, Ledger, LedgerImbalance
+from simulation.world.ledger import WALLET_DAYS, Expected, Ledger, LedgerImbalance
 from simulation.world.orders import (
     DIFFERENTIAL,
     DIRECT,
@@ -246,9 +246,9 @@ def test_clawback_takes_back_a_refunded_orders_commissions_and_the_books_balance
     assert returns.release(8).orders == 0
 
 
-def test_a_ledger_that_loses_a_cent_stops_the_run():
+def test_a_ledger_that_loses_a_cent_stops_the_run_at_the_next_wallet_count():
     ledger = Ledger(People(N))
-    ledger.open_day(2)
+    ledger.open_day(WALLET_DAYS)
     line = Payouts(
         recipient=np.array([A]),
         cents=np.array([100]),
@@ -260,7 +260,10 @@ def test_a_ledger_that_loses_a_cent_stops_the_run():
     ledger.post_payouts(line)
     ledger.today.override += 1
     expected = Expected(sales=0, fees=0, payouts=100, refunds=0)
-    with pytest.raises(LedgerImbalance, match="day 2: .*wallets gained 100 but payouts posted 101"):
+    with pytest.raises(
+        LedgerImbalance,
+        match=rf"day {WALLET_DAYS}: .*wallets gained 100 but payouts posted since day 0 101",
+    ):
         ledger.close_day(expected)
 
 

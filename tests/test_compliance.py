@@ -11,7 +11,7 @@ from simulation.mechanisms import compliance as c
 from simulation.mechanisms.commission.auditor import audit
 from simulation.mechanisms.compliance import RunTotals
 from simulation.mechanisms.purchases import retail_customers
-from simulation.world.people import FORMER, MEMBER, NEVER, People
+from simulation.world.people import NEVER, People
 from tests.conftest import SCENARIOS, hand_model
 
 
@@ -101,11 +101,13 @@ def fake_model(**totals) -> c.Compliance:
     """The compliance mechanism of a six-person model, its inputs set by hand."""
     model = hand_model([], 6, commission={"entry_fee": 36.5})
     people = model.world.people
-    people.role[:] = [MEMBER, MEMBER, MEMBER, FORMER, 0, 0]
+    people.join(np.array([0]), np.array([-1]), 0)
+    people.join(np.array([1, 3]), np.array([0, 0]), 0)
+    people.join(np.array([2]), np.array([1]), 0)
+    people.leave(np.array([3]), 0)
     people.income[:4] = [5000, 2000, 0, 500]
     people.fees_paid[:4] = [0, 3650, 3650, 3650]
     people.sales[:4] = [20000, 1000, 0, 0]
-    people.depth[:4] = [0, 1, 2, 1]
     people.last_seller[[4, 5]] = [0, 0]
     people.last_order_day[[4, 5]] = [9, 10]
     compliance = model.mechanism("compliance")

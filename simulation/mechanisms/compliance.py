@@ -237,6 +237,12 @@ def flags(indicators: dict[str, Any]) -> list[dict[str, Any]]:
     return raised
 
 
+REVIEWED = (
+    "; in the time series, taken on day 1 and at the end of each review period "
+    "(commission.review_days) and carried between, as it takes a pass over every member"
+)
+
+
 def _indicator(
     name: str, label: str, unit: str, fmt: str, definition: str, group: str = "Compliance"
 ):
@@ -286,7 +292,7 @@ INDICATORS = (
         "share",
         "{:.1%}",
         "among paid ever-members, the share whose pay exceeds 30% of their own retail sales "
-        "(over the run, not per month)",
+        "(over the run, not per month)" + REVIEWED,
     ),
     _indicator(
         "internal_consumption_share",
@@ -302,7 +308,7 @@ INDICATORS = (
         "customers",
         "{:,.1f}",
         "median, over members who earned team pay in the last 30 days, of their distinct "
-        "outside customers in those days; n/a without team pay",
+        "outside customers in those days; n/a without team pay" + REVIEWED,
     ),
     _indicator(
         "unsold_purchase_share",
@@ -319,14 +325,14 @@ INDICATORS = (
         "share",
         "{:.1%}",
         "ever-members whose net income — pay and discount savings, plus the gift package at "
-        "its need-weighted retail value, less fees and faking costs — is below 0",
+        "its need-weighted retail value, less fees and faking costs — is below 0" + REVIEWED,
     ),
     _indicator(
         "top1_income_share",
         "top 1% share of income",
         "share",
         "{:.1%}",
-        "share of payouts taken by the top 1% of ever-members",
+        "share of payouts taken by the top 1% of ever-members" + REVIEWED,
         "Economics",
     ),
     _indicator(
@@ -435,6 +441,7 @@ class Compliance(Mechanism):
         self.totals = RunTotals()
         self.day = 0
         self.last_month: float | None = None
+        self.last_scan: dict[str, Any] = {}
         super().__init__(host)
 
     def bind(self, host: Host) -> None:
@@ -473,9 +480,14 @@ class Compliance(Mechanism):
         )
 
     def report(self, day: Day) -> dict[str, Any]:
-        """The day's indicators; one that does not apply is NaN in the time series."""
+        """The day's indicators; one that does not apply is NaN in the time series. Those
+        that take a pass over every member (`scanned`) are taken on day 1 and at the end
+        of each review period, and carried between."""
         self.day = day.number
-        return {k: float("nan") if v is None else v for k, v in self.indicators().items()}
+        if day.number == 1 or day.number % self.policy.commission.review_days == 0:
+            self.last_scan = self.scanned()
+        values = self.counted() | self.last_scan
+        return {k: float("nan") if v is None else v for k, v in values.items()}
 
     def final(self) -> dict[str, Any]:
         """The indicators at the end, and the loss fraction under the other valuations."""
@@ -501,33 +513,47 @@ class Compliance(Mechanism):
 
     def indicators(self) -> dict[str, Any]:
         """Each indicator's value over the run so far."""
+        return self.counted() | self.scanned()
+
+    def counted(self) -> dict[str, Any]:
+        """The indicators kept as running totals (no pass over the members)."""
         people, totals = self.people, self.totals
         scheme = self.settlement.scheme
-        ever = people.ever_members
-        margin = self.policy.purchase.gross_margin
         net_sales = totals.net_sales
-        since = self.day - CUSTOMER_WINDOW + 1
         return {
             "recruitment_reward_share": share(totals.recruiting, totals.payouts),
             "entry_fee_share": share(totals.fees, totals.fees + net_sales),
             "paid_depth": self.settlement.paid_depth,
-            "max_tree_depth": int(people.depth[ever].max(initial=0)),
+            "max_tree_depth": people.deepest,
             "criminal_threshold_trees": criminal_threshold_trees(
-                people.tree_size, people.tree_levels, scheme.paid_entry, scheme.pays_on_headcount
-            ),
-            "over_direct_selling_cap_share": over_direct_selling_cap_share(
-                people.income[ever], people.sales[ever] - people.faked_sales[ever]
+                people.tree_size[people.roots],
+                people.tree_levels[people.roots],
+                scheme.paid_entry,
+                scheme.pays_on_headcount,
             ),
             "internal_consumption_share": share(
                 totals.member_bought + totals.brushed_sales + totals.packages,
                 totals.sales + totals.packages,
             ),
-            "retail_customers_per_member": self.retail_customers_of_team_earners(since),
             "unsold_purchase_share": self.last_month,
-            "loss_fraction": loss_fraction(net_income(people, ever, "need", margin)),
-            "top1_income_share": top_share(people.income[ever]),
             "payout_ratio": share(totals.net_payouts, net_sales),
             "refund_rate": share(totals.refunded_orders, totals.orders),
             "brushed_order_share": share(totals.brushed, totals.orders),
             "brushed_caught_share": share(totals.brushed_caught, totals.brushed),
+        }
+
+    def scanned(self) -> dict[str, Any]:
+        """The indicators that take a pass over every (ever-)member."""
+        people = self.people
+        ever = people.ever_members
+        margin = self.policy.purchase.gross_margin
+        return {
+            "over_direct_selling_cap_share": over_direct_selling_cap_share(
+                people.income[ever], people.sales[ever] - people.faked_sales[ever]
+            ),
+            "retail_customers_per_member": self.retail_customers_of_team_earners(
+                self.day - CUSTOMER_WINDOW + 1
+            ),
+            "loss_fraction": loss_fraction(net_income(people, ever, "need", margin)),
+            "top1_income_share": top_share(people.income[ever]),
         }

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from simulation.mechanisms.base import Day, Mechanism, Metric
-from simulation.world.people import CONSUMER, NEVER, State
+from simulation.mechanisms.base import Day, Host, Mechanism, Metric
+from simulation.world.arrays import sorted_unique
+from simulation.world.people import NEVER, State
 
 YEAR = 365
 
@@ -80,24 +81,51 @@ class Filings(Mechanism):
         ),
     )
 
+    def __init__(self, host: Host) -> None:
+        super().__init__(host)
+        self.last_bought = LastDays(self.people.last_bought_day)
+        self.last_bought_as_member = LastDays(self.people.last_bought_as_member_day)
+
     def step(self, day: Day) -> None:
         orders = day.settled
         real = ~orders.brushed
-        self.people.last_bought_day[orders.buyer[real]] = day.number
-        self.people.last_bought_as_member_day[orders.buyer[real & orders.buyer_is_member]] = (
-            day.number
-        )
+        self.last_bought.set(orders.buyer[real], day.number)
+        self.last_bought_as_member.set(orders.buyer[real & orders.buyer_is_member], day.number)
 
     def report(self, day: Day) -> dict[str, Any]:
         people, settled = self.people, day.settled
         real = ~settled.brushed
         since = day.number - YEAR
         return {
-            "cumulative_members": int(np.count_nonzero(people.role != CONSUMER)),
-            "annual_buyers": int(np.count_nonzero(people.last_bought_day > since)),
-            "annual_transacting_members": int(
-                np.count_nonzero(people.last_bought_as_member_day > since)
-            ),
+            "cumulative_members": int(people.ever_members.size),
+            "annual_buyers": self.last_bought.after(since),
+            "annual_transacting_members": self.last_bought_as_member.after(since),
             "placed_orders": int(np.count_nonzero(real)),
             "placed_gmv": int(settled.amount[real].sum()) / 100,
         }
+
+
+class LastDays:
+    """A per-person "last day it happened" array and, beside it, how many people have
+    each day as their last: counting those after a day then costs the days, not the
+    people."""
+
+    def __init__(self, last_day: np.ndarray) -> None:
+        self.last_day = last_day
+        self.on_day = np.zeros(1, dtype=np.int64)
+
+    def set(self, ids: np.ndarray, day: int) -> None:
+        """It happened today to `ids` (repeats allowed)."""
+        ids = sorted_unique(ids)
+        if ids.size == 0:
+            return
+        if day >= self.on_day.size:
+            self.on_day = np.concatenate([self.on_day, np.zeros(day + YEAR, dtype=np.int64)])
+        before = self.last_day[ids]
+        np.subtract.at(self.on_day, before[before != NEVER], 1)
+        self.on_day[day] += ids.size
+        self.last_day[ids] = day
+
+    def after(self, since: int) -> int:
+        """People whose last day is after `since`."""
+        return int(self.on_day[max(since + 1, 0) :].sum())

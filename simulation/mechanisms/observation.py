@@ -9,10 +9,10 @@ import numpy as np
 
 from simulation.mechanisms.base import Day, Host, Mechanism, Metric
 from simulation.mechanisms.compliance import Compliance, caught, gini, median_or_zero, share
+from simulation.mechanisms.purchases import Purchases
 from simulation.mechanisms.settlement import Settlement, net_income
 from simulation.world.arrays import distinct
 from simulation.world.ledger import Expected
-from simulation.world.people import MEMBER
 
 
 def _daily(name: str, label: str, unit: str, fmt: str, definition: str, group: str = "Growth"):
@@ -325,6 +325,7 @@ class Observation(Mechanism):
     def bind(self, host: Host) -> None:
         self.compliance: Compliance = host.mechanism("compliance")
         self.settlement: Settlement = host.mechanism("settlement")
+        self.purchases: Purchases = host.mechanism("purchases")
 
     def step(self, day: Day) -> None:
         settled, paid, clawed = day.settled, day.payouts, day.clawed
@@ -344,7 +345,7 @@ class Observation(Mechanism):
 
     def report(self, day: Day) -> dict[str, Any]:
         people, book, orders = self.people, day.book, day.settled
-        members = int(np.count_nonzero(people.role == MEMBER))
+        members = int(people.members.size)
         busy = np.concatenate([day.shares.sender, orders.seller[orders.seller >= 0]])
         exposures = day.shares.size
         share_orders = day.orders["share"].size
@@ -374,13 +375,11 @@ class Observation(Mechanism):
             "banned_members": int(leavers.get("banned", orders.seller[:0]).size),
             "churn_to_competitors": int(leavers.get("switched", orders.seller[:0]).size),
             "multi_homing_share": share(
-                int(np.count_nonzero(people.multi_homing & (people.role == MEMBER))), members
+                int(np.count_nonzero(people.multi_homing[people.members])), members
             ),
             "orders_lost_to_competitors": day.lost_buyers,
-            "mean_platform_trust": float(people.platform_trust.mean()),
-            "lapsed_consumers": int(
-                np.count_nonzero(people.platform_trust < day.policy.churn.platform_trust_floor)
-            ),
+            "mean_platform_trust": self.purchases.trust_total / people.n,
+            "lapsed_consumers": self.purchases.lapsed,
             "training_spend": book.training / 100,
         }
         return self.last

@@ -7,7 +7,7 @@ import numpy as np
 
 from simulation.mechanisms.base import Day, Host, Mechanism, Shares
 from simulation.scenario.schema import Scenario
-from simulation.world.arrays import grouped
+from simulation.world.arrays import grouped, sorted_unique
 from simulation.world.catalogue import Catalogue
 from simulation.world.orders import NO_REFUND, PLATFORM, Orders
 from simulation.world.people import MEMBER, NEVER, People, State
@@ -47,12 +47,16 @@ class Purchases(Mechanism):
 
     def __init__(self, host: Host) -> None:
         super().__init__(host)
-        self.people.platform_trust[:] = host.policy.trust.baseline
+        trust = self.people.platform_trust
+        trust[:] = host.policy.trust.baseline
+        self.trust_total = float(trust.sum(dtype=np.float64))
+        self.lapsed = int(np.count_nonzero(trust < self.floor))
 
     def configure(self, policy: Scenario) -> None:
         super().configure(policy)
         self.trust_config = policy.trust
         self.floor = policy.churn.platform_trust_floor
+        self.lapsed = int(np.count_nonzero(self.people.platform_trust < self.floor))
         self.content_trust = policy.content.trust
         self.training_effect = policy.platform.training_effect
         self.training_halfway = policy.platform.training_halfway
@@ -224,10 +228,17 @@ class Purchases(Mechanism):
         trust.raise_toward_one(ties[~bad], cfg.good_purchase_gain, day)
 
     def judge_platform(self, disappointed: np.ndarray, pleased: np.ndarray) -> None:
-        """Buyers' trust in the platform moves with each order, as trust in a seller does."""
+        """Buyers' trust in the platform moves with each order, as trust in a seller does;
+        the total and the count below the floor follow, over the buyers only."""
         cfg, trust = self.trust_config, self.people.platform_trust
+        buyers = sorted_unique(np.concatenate([disappointed, pleased]))
+        before = trust[buyers]
         trust[disappointed] *= 1.0 - cfg.bad_purchase_loss
         trust[pleased] += cfg.good_purchase_gain * (1.0 - trust[pleased])
+        after = trust[buyers]
+        self.trust_total += float(after.sum(dtype=np.float64) - before.sum(dtype=np.float64))
+        self.lapsed += int(np.count_nonzero(after < self.floor))
+        self.lapsed -= int(np.count_nonzero(before < self.floor))
 
     def remember(
         self, buyer: np.ndarray, seller: np.ndarray, tie: np.ndarray, product: np.ndarray, day: int

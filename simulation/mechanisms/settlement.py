@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulation.mechanisms.base import Day, Host, Mechanism, Metric
+from simulation.mechanisms.commission.chain import Where
 from simulation.mechanisms.commission.scheme import CommissionScheme
 from simulation.scenario.schema import Scenario
 from simulation.world.orders import DIFFERENTIAL, OVERRIDE, Payouts
@@ -57,7 +58,7 @@ class Settlement(Mechanism):
             newcomers,
             people.sponsor,
             people.tier,
-            people.role == MEMBER,
+            Where(lambda ids: people.role[ids] == MEMBER),
             people.qualified,
             self.owed,
         )

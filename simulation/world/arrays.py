@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numba
 import numpy as np
 from scipy import stats
 
 WEYL = 0.6180339887498949
 LARGE_MEAN = 200.0
+DIGIT_BITS = 16  # radix sort: keys sorted 16 bits a pass
+SMALL = 2048  # below this many keys NumPy's own stable sort is quicker than a radix pass
 
 
 def beta_with_mean(mean: float, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -24,15 +27,22 @@ def beta_with_mean(mean: float, size: int, rng: np.random.Generator) -> np.ndarr
 
 def poisson_from_uniform(uniform: np.ndarray, mean: np.ndarray) -> np.ndarray:
     """Poisson(mean) counts by inverting the CDF at the given uniforms."""
-    count = np.zeros(uniform.size, dtype=np.int64)
     term = np.exp(-mean)
-    cdf = term.copy()
-    open_ = np.flatnonzero((uniform >= cdf) & (term > 0))
-    while open_.size:
-        count[open_] += 1
-        term[open_] *= mean[open_] / count[open_]
-        cdf[open_] += term[open_]
-        open_ = open_[(uniform[open_] >= cdf[open_]) & (term[open_] > 0)]
+    return _invert_poisson(uniform, mean, term, term.copy())
+
+
+@numba.njit(cache=True)
+def _invert_poisson(
+    uniform: np.ndarray, mean: np.ndarray, term: np.ndarray, cdf: np.ndarray
+) -> np.ndarray:
+    """The count at which each CDF first passes its uniform; terms and CDF in the dtype
+    of `mean`, each ratio in float64, as NumPy's arithmetic would do them."""
+    count = np.zeros(uniform.size, dtype=np.int64)
+    for i in range(uniform.size):
+        while uniform[i] >= cdf[i] and term[i] > 0:
+            count[i] += 1
+            term[i] = term[i] * (np.float64(mean[i]) / np.float64(count[i]))
+            cdf[i] += term[i]
     return count
 
 
@@ -77,17 +87,68 @@ def pick_one(keys: np.ndarray, draw: Callable[[np.ndarray], np.ndarray]) -> np.n
 def spread(uniform: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """For each owner with `counts[i]` items, fractions in [0, 1) spread from one uniform
     along a Weyl sequence: item j gets frac(u + j·φ). Each is uniform on its own."""
-    starts = np.repeat(np.cumsum(counts) - counts, counts)
-    rank = np.arange(int(counts.sum())) - starts
-    return np.modf(np.repeat(uniform, counts) + rank * WEYL)[0]
+    return _spread(np.asarray(uniform, dtype=np.float64), np.asarray(counts, dtype=np.int64))
+
+
+@numba.njit(cache=True)
+def _spread(uniform: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    fractions = np.empty(counts.sum(), dtype=np.float64)
+    at = 0
+    for owner in range(counts.size):
+        for rank in range(counts[owner]):
+            point = uniform[owner] + rank * WEYL
+            fractions[at] = point - np.floor(point)
+            at += 1
+    return fractions
 
 
 def grouped(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Order that sorts `keys`, and the start and length of each run of equal keys."""
-    ascending = keys.size < 2 or bool(np.all(keys[1:] >= keys[:-1]))
-    order = np.arange(keys.size) if ascending else np.argsort(keys, kind="stable")
+    """Order that sorts `keys` (stably), and the start and length of each run of equal
+    keys. Integer keys of at least 0 are radix-sorted, in time linear in their number."""
+    radix = keys.size >= SMALL and keys.dtype.kind in "iu"
+    order = _radix_order(keys) if radix else np.empty(0, dtype=np.int64)
+    if order.size != keys.size:
+        ascending = keys.size < 2 or bool(np.all(keys[1:] >= keys[:-1]))
+        order = np.arange(keys.size) if ascending else np.argsort(keys, kind="stable")
     starts = np.flatnonzero(np.diff(keys[order], prepend=-1))
     return order, starts, np.diff(np.r_[starts, keys.size])
+
+
+@numba.njit(cache=True)
+def _radix_order(keys: np.ndarray) -> np.ndarray:
+    """The stable sorting order of non-negative integer keys (LSD radix sort, 16 bits a
+    pass; keys already in order cost one pass); an empty array for a negative key."""
+    n = keys.size
+    low, high, ascending = keys[0], keys[0], True
+    for i in range(1, n):
+        key = keys[i]
+        if key < keys[i - 1]:
+            ascending = False
+        low = min(low, key)
+        high = max(high, key)
+    if low < 0:
+        return np.empty(0, dtype=np.int64)
+    order = np.arange(n)
+    if ascending:
+        return order
+    spare = np.empty(n, dtype=np.int64)
+    bins = 1 << DIGIT_BITS
+    mask = bins - 1
+    shift = 0
+    while True:
+        starts = np.zeros(bins + 1, dtype=np.int64)
+        for i in range(n):
+            starts[((keys[order[i]] >> shift) & mask) + 1] += 1
+        for digit in range(bins):
+            starts[digit + 1] += starts[digit]
+        for i in range(n):
+            digit = (keys[order[i]] >> shift) & mask
+            spare[starts[digit]] = order[i]
+            starts[digit] += 1
+        order, spare = spare, order
+        shift += DIGIT_BITS
+        if (high >> shift) == 0:
+            return order
 
 
 def distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

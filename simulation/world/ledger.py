@@ -16,6 +16,7 @@ import numpy as np
 from simulation.world.orders import Payouts
 from simulation.world.people import People, State
 
+WALLET_DAYS = 30  # days between counts of every wallet against what was posted
 PAYOUT_KINDS = ("direct", "override", "differential", "recruiting")
 
 
@@ -119,11 +120,11 @@ class Ledger:
         self.fees_paid = people.fees_paid
         self.books: list[DayBook] = []
         self.today = DayBook(day=0)
-        self._opening = (0, 0)
+        self._counted = (0, 0, 0)  # wallets and fees paid at the last count, and its day
+        self._posted = (0, 0)  # payouts and fees posted since
 
     def open_day(self, day: int) -> None:
         self.today = DayBook(day=day)
-        self._opening = (int(self.income.sum()), int(self.fees_paid.sum()))
 
     def post_sales(
         self, sales: int, cost_of_goods: int, brushed_sales: int = 0, brushed_cost: int = 0
@@ -162,13 +163,33 @@ class Ledger:
         self._credit(lines, -1)
 
     def close_day(self, expected: Expected) -> DayBook:
-        """Reconcile the day and keep its book; LedgerImbalance names what is off."""
+        """Reconcile the day and keep its book; LedgerImbalance names what is off.
+
+        Every WALLET_DAYS days the wallets themselves are counted (a pass over
+        everyone) against the payouts and fees posted since the last count."""
         book = self.today
-        wallets = int(self.income.sum()) - self._opening[0]
-        fees_paid = int(self.fees_paid.sum()) - self._opening[1]
-        checks = (
-            ("members' wallets gained", wallets, "payouts posted", book.payouts),
-            ("members paid in fees", fees_paid, "fees posted", book.fees),
+        posted = (self._posted[0] + book.payouts, self._posted[1] + book.fees)
+        checks: tuple[tuple[str, int, str, int], ...] = ()
+        if book.day % WALLET_DAYS == 0:
+            counted = (int(self.income.sum()), int(self.fees_paid.sum()), book.day)
+            since = f"since day {self._counted[2]}"
+            checks = (
+                (
+                    "members' wallets gained",
+                    counted[0] - self._counted[0],
+                    f"payouts posted {since}",
+                    posted[0],
+                ),
+                (
+                    "members paid in fees",
+                    counted[1] - self._counted[1],
+                    f"fees posted {since}",
+                    posted[1],
+                ),
+            )
+            self._counted, posted = counted, (0, 0)
+        self._posted = posted
+        checks += (
             ("sales posted", book.sales, "orders settled", expected.sales),
             ("fees posted", book.fees, "fees owed", expected.fees),
             ("payouts posted", book.payouts, "payout lines net of clawbacks", expected.payouts),

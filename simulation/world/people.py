@@ -33,13 +33,17 @@ class People:
 
     `root` and `depth` place a member in the recruitment tree as it was when the
     member joined; `tree_size` and `tree_levels`, indexed by a root, describe that
-    root's whole tree (everyone ever recruited into it, and its depth).
+    root's whole tree (everyone ever recruited into it, and its depth). `roots` are the
+    ids of every tree's root, ascending, and `deepest` the largest `depth` ever.
     """
 
     def __init__(self, n: int, products: int = 1) -> None:
         self.n = n
         self.owner: dict[str, str] = {}
-        self._members: np.ndarray | None = None
+        self._members = np.empty(0, dtype=np.int64)
+        self._ever = np.empty(0, dtype=np.int64)
+        self.roots = np.empty(0, dtype=np.int64)
+        self.deepest = 0
         for state in (
             State("role", np.int8, CONSUMER, "consumer, member or former member"),
             State("sponsor", np.int64, -1, "the member who recruited this member"),
@@ -69,19 +73,20 @@ class People:
 
     @property
     def members(self) -> np.ndarray:
-        """Ids of current members (kept until someone joins or leaves)."""
-        if self._members is None:
-            self._members = np.flatnonzero(self.role == MEMBER)
+        """Ids of current members, ascending (kept up to date as people join and leave,
+        so reading it costs nothing)."""
         return self._members
 
     @property
     def ever_members(self) -> np.ndarray:
-        """Ids of current and former members."""
-        return np.flatnonzero(self.role != CONSUMER)
+        """Ids of current and former members, ascending."""
+        return self._ever
 
     def join(self, newcomers: np.ndarray, sponsors: np.ndarray, day: int) -> None:
         """Make `newcomers` members under `sponsors` (-1: no sponsor, a new tree's root)."""
-        self._set_role(newcomers, MEMBER)
+        self._ever = merged(self._ever, newcomers[self.role[newcomers] == CONSUMER])
+        self._members = merged(self._members, newcomers[self.role[newcomers] != MEMBER])
+        self.role[newcomers] = MEMBER
         self.sponsor[newcomers] = sponsors
         self.joined_day[newcomers] = day
         sponsored = sponsors >= 0
@@ -89,12 +94,25 @@ class People:
         self.depth[newcomers] = np.where(sponsored, self.depth[np.maximum(sponsors, 0)] + 1, 0)
         np.add.at(self.tree_size, self.root[newcomers], 1)
         np.maximum.at(self.tree_levels, self.root[newcomers], self.depth[newcomers] + 1)
+        self.roots = merged(self.roots, newcomers[~sponsored])
+        self.deepest = max(self.deepest, int(self.depth[newcomers].max(initial=0)))
 
     def leave(self, leavers: np.ndarray, day: int) -> None:
         """Members who quit, switch or are banned become former members."""
-        self._set_role(leavers, FORMER)
+        if leavers.size:
+            gone = np.zeros(self._members.size, dtype=bool)
+            at = np.searchsorted(self._members, leavers)
+            inside = at < self._members.size
+            gone[at[inside][self._members[at[inside]] == leavers[inside]]] = True
+            self._members = self._members[~gone]
+        self.role[leavers] = FORMER
         self.left_day[leavers] = day
 
-    def _set_role(self, ids: np.ndarray, role: int) -> None:
-        self.role[ids] = role
-        self._members = None
+
+def merged(ids: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+    """Ascending `ids` with the ids of `fresh` not among them added, still ascending."""
+    fresh = np.unique(fresh)
+    if fresh.size == 0:
+        return ids
+    fresh = fresh[~np.isin(fresh, ids, assume_unique=True)] if ids.size else fresh
+    return np.insert(ids, np.searchsorted(ids, fresh), fresh)

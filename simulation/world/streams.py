@@ -13,6 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from simulation.scenario.schema import Scenario, world_values
@@ -65,10 +66,21 @@ def _words(values: dict) -> tuple[int, int]:
     return int.from_bytes(digest[:4], "little"), int.from_bytes(digest[4:8], "little")
 
 
-def splitmix64(seed: np.uint64, index: np.ndarray) -> np.ndarray:
-    """Outputs number index + 1 of the SplitMix64 generator started at `seed`
-    (Steele, Lea & Flood 2014): random access into one well-mixed sequence."""
-    z = seed + (index + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+@numba.njit(cache=True)
+def uniform_halves(seed: np.uint64, index: np.ndarray, upper: bool) -> np.ndarray:
+    """One 32-bit half (upper or lower) of output number index + 1 of the SplitMix64
+    generator started at `seed` (Steele, Lea & Flood 2014), as a uniform in [0, 1):
+    random access into one well-mixed sequence."""
+    out = np.empty(index.size, dtype=np.float64)
+    for i in range(index.size):
+        bits = _mix(seed + (np.uint64(index[i]) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15))
+        half = (bits >> np.uint64(32)) if upper else (bits & np.uint64(0xFFFFFFFF))
+        out[i] = half * 2.0**-32
+    return out
+
+
+@numba.njit(cache=True)
+def _mix(z: np.uint64) -> np.uint64:
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return z ^ (z >> np.uint64(31))
@@ -106,9 +118,10 @@ class Streams:
         seed = self._drawn.get(key)
         if seed is None:
             seed = self._drawn[key] = self._stream(2, *key, self.day).bit_generator.random_raw()
-        bits = splitmix64(np.uint64(seed), np.asarray(people, dtype=np.uint64))
-        half = (bits >> np.uint64(32)) if slot.index % 2 == 0 else (bits & np.uint64(0xFFFFFFFF))
-        return half * 2.0**-32
+        ids = np.asarray(people)
+        if ids.dtype.kind not in "iu":
+            ids = ids.astype(np.int64)
+        return uniform_halves(np.uint64(seed), ids.ravel(), slot.index % 2 == 0).reshape(ids.shape)
 
     def _stream(self, *key: int) -> np.random.Generator:
         return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=key))

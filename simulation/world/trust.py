@@ -23,7 +23,7 @@ class TieTrust:
         size = graph.n_ties if self.dense else 0
         self._keys = np.empty(0, dtype=np.int64)
         self._value = np.full(size, baseline, dtype=np.float32)
-        self._touched = np.zeros(size, dtype=np.int32)
+        self._touched = np.full(size, 0, dtype=np.int32)  # written now, not page by page later
 
     def configure(self, config: TrustConfig) -> None:
         """The baseline trust returns to, and how fast; a change applies from now on to

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulation.mechanisms.commission.chain import next_upline
+from simulation.mechanisms.commission.chain import Where, next_upline
 from simulation.scenario.schema import CommissionConfig, Scenario, TierConfig
 from simulation.world.money import cents, cents_array
 from simulation.world.orders import (
@@ -124,7 +124,7 @@ class CommissionScheme:
         newcomers: np.ndarray,
         sponsor: np.ndarray,
         tier: np.ndarray,
-        member: np.ndarray,
+        member: np.ndarray | Where,
         qualified: np.ndarray,
         owed: Payouts | None = None,
     ) -> SettledDay:
@@ -137,7 +137,7 @@ class CommissionScheme:
         count for overrides and differential pay up the chain.
         """
         newcomers = np.asarray(newcomers, dtype=np.int64)
-        team = member & qualified & self.override_tier[tier]
+        team = Where(lambda ids: member[ids] & qualified[ids] & self.override_tier[tier[ids]])
         sold = np.flatnonzero(orders.seller != PLATFORM)
         direct = sold[~orders.self_purchase[sold]]
         sellers = orders.seller[direct]
@@ -219,7 +219,7 @@ class CommissionScheme:
         per_level: np.ndarray,
         kind: int,
         sponsor: np.ndarray,
-        payable: np.ndarray,
+        payable: np.ndarray | Where,
     ) -> Lines:
         """Lines paying `per_level[d-1] × base` to the d-th payable upline of each origin."""
         lines: Lines = []
@@ -241,7 +241,7 @@ class CommissionScheme:
         amount: np.ndarray,
         sponsor: np.ndarray,
         tier: np.ndarray,
-        payable: np.ndarray,
+        payable: np.ndarray | Where,
     ) -> Lines:
         """级差: each payable upline earns its tier's rate minus the highest rate already
         paid below it in the chain, until the top rate has been paid."""
