@@ -99,8 +99,9 @@ class Brushing(Mechanism):
         )
         count = np.where(brushers, count, 0)
         seller = np.repeat(members, count)
-        people.brush_cost[members] += count * round(cfg.cost_share * price)
-        people.faked_sales[members] += count * price
+        fakers, count = members[brushers], count[brushers]
+        people.brush_cost[fakers] += count * round(cfg.cost_share * price)
+        people.faked_sales[fakers] += count * price
         caught = self.world.streams.draw(AUDIT_CATCH, seller) < (
             platform.audit_rate * platform.detection_power
         )

@@ -3,6 +3,7 @@ in their senders, and each sharer senses the trust its shares meet (§7.2, §7.8
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from simulation.mechanisms.base import Day, Host, Mechanism, Shares
@@ -41,11 +42,11 @@ class Exposure(Mechanism):
         cfg = self.config
         people = self.people
         order, starts, counts = grouped(shares.receiver)
-        rank = np.arange(order.size) - np.repeat(starts, counts)
-        targets = shares.receiver[order][starts]
+        targets = shares.receiver[order[starts]]
         level_before = self.fatigue_of(targets, day)
-        level = np.repeat(level_before, counts) + rank + 1
-        over = shares.tie[order][level > cfg.fatigue_tolerance]
+        over = _past_tolerance(
+            shares.tie, order, starts, counts, level_before, cfg.fatigue_tolerance
+        )
         if over.size and cfg.erosion > 0:
             ties, hits = distinct(over)
             self.world.trust.scale(ties, (1.0 - cfg.erosion) ** hits, day)
@@ -68,3 +69,24 @@ class Exposure(Mechanism):
         today = np.add.reduceat(met_trust[order], starts) / counts
         circle = self.people.circle_trust
         circle[senders] = 0.9 * circle[senders] + 0.1 * today
+
+
+@numba.njit(cache=True)
+def _past_tolerance(
+    tie: np.ndarray,
+    order: np.ndarray,
+    starts: np.ndarray,
+    counts: np.ndarray,
+    level_before: np.ndarray,
+    tolerance: float,
+) -> np.ndarray:
+    """The ties of the shares each receiver gets past its tolerance: the k-th share of
+    the day (k = 1, 2, …) brings its fatigue to level_before + k."""
+    over = np.empty(order.size, dtype=tie.dtype)
+    found = 0
+    for group in range(starts.size):
+        for rank in range(counts[group]):
+            if level_before[group] + rank + 1 > tolerance:
+                over[found] = tie[order[starts[group] + rank]]
+                found += 1
+    return over[:found]

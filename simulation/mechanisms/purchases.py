@@ -112,12 +112,12 @@ class Purchases(Mechanism):
             np.add.reduceat(np.log1p(-np.minimum(chance, 1 - 1e-12)), starts) if starts.size else []
         )
         buys = self.draw(respond, buyer) < -np.expm1(none)
+        buyer, first, last = buyer[buys], starts[buys], (starts + counts - 1)[buys]
         weight = np.cumsum(chance)
-        before = np.r_[0.0, weight][starts]
-        total = weight[starts + counts - 1] - before
+        before = np.where(first > 0, weight[np.maximum(first - 1, 0)], 0.0)
+        total = weight[last] - before
         pick = np.searchsorted(weight, before + self.draw(choose, buyer) * total, side="right")
-        pick = np.minimum(pick, starts + counts - 1)[buys]
-        return buyer[buys], order[pick]
+        return buyer, order[np.minimum(pick, last)]
 
     def repurchase(self, day: int, pull: float = 0.0) -> tuple[Orders, int]:
         """Past buyers at the end of their cycle reorder from their last seller (or the

@@ -7,6 +7,7 @@ ties cost nothing per day.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from simulation.scenario.schema import TrustConfig
@@ -24,6 +25,8 @@ class TieTrust:
         self._keys = np.empty(0, dtype=np.int64)
         self._value = np.full(size, baseline, dtype=np.float32)
         self._touched = np.full(size, 0, dtype=np.int32)  # written now, not page by page later
+        self._decays = np.empty(0)
+        self._decays_rate = self.recovery_rate
 
     def configure(self, config: TrustConfig) -> None:
         """The baseline trust returns to, and how fast; a change applies from now on to
@@ -33,6 +36,12 @@ class TieTrust:
 
     def read(self, ties: np.ndarray, day: int) -> np.ndarray:
         """Trust on `ties` as of `day`."""
+        if self.dense and ties.size:
+            trust = _recovered(
+                self._value, self._touched, ties, day, self.baseline, self._decay(day)
+            )
+            if trust.size == ties.size:
+                return trust
         slots, known = self._locate(ties)
         trust = np.full(ties.shape, self.baseline)
         left = self._value[slots[known]].astype(np.float64)
@@ -40,6 +49,13 @@ class TieTrust:
         recovery = np.exp(-self.recovery_rate * elapsed)
         trust[known] = self.baseline + (left - self.baseline) * recovery
         return trust
+
+    def _decay(self, day: int) -> np.ndarray:
+        """exp(−ρ·k) for k = 0 … day: the recovery factor after k days untouched."""
+        if self._decays.size != day + 1 or self._decays_rate != self.recovery_rate:
+            self._decays = np.exp(-self.recovery_rate * np.arange(day + 1))
+            self._decays_rate = self.recovery_rate
+        return self._decays
 
     def write(self, ties: np.ndarray, trust: np.ndarray, day: int) -> None:
         """Set trust on distinct `ties` as of `day`."""
@@ -78,3 +94,24 @@ class TieTrust:
         touched = np.concatenate([self._touched, np.zeros(fresh.size, np.int32)])
         self._value = value[order]
         self._touched = touched[order]
+
+
+@numba.njit(cache=True)
+def _recovered(
+    value: np.ndarray,
+    touched: np.ndarray,
+    ties: np.ndarray,
+    day: int,
+    baseline: float,
+    decays: np.ndarray,
+) -> np.ndarray:
+    """Trust on dense `ties` as of `day`, b + (T₀ − b)·decays[day − t₀]; an empty array
+    if a tie was touched after `day` (the caller then computes it directly)."""
+    trust = np.empty(ties.size, dtype=np.float64)
+    for i in range(ties.size):
+        tie = ties[i]
+        elapsed = day - touched[tie]
+        if elapsed < 0 or elapsed >= decays.size:
+            return np.empty(0, dtype=np.float64)
+        trust[i] = baseline + (np.float64(value[tie]) - baseline) * decays[elapsed]
+    return trust
