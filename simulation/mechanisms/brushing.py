@@ -3,10 +3,12 @@ penalty; the platform's audit may catch each fake (§7.12)."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import numba
 import numpy as np
 
 from simulation.mechanisms.base import Day, Host, Mechanism
-from simulation.mechanisms.recruitment import per_day_seen
 from simulation.mechanisms.tiers import Tiers
 from simulation.scenario.schema import Scenario
 from simulation.world.catalogue import Catalogue
@@ -76,28 +78,33 @@ class Brushing(Mechanism):
         members = people.members
         rates = self.rates
         tier = people.tier[members].astype(np.int64)
-        rate = rates[tier]
-        top = tier >= rates.size - 1
         next_tier = np.minimum(tier + 1, rates.size - 1)
-        joined = people.joined_day[members]
-        real = people.sales[members] - people.faked_sales[members]
-        own_daily = 100 * per_day_seen(real, joined, day, self.review_days)
         period_sales = people.sales[members] - people.sales_at_period_start[members]
-        gap = np.where(top, 0, self.min_sales[next_tier] - period_sales)
-        needed = np.ceil(np.maximum(gap, 0) / price).astype(np.int64)
-        reachable = ~top & (needed > 0) & (needed <= cfg.max_orders_per_day * cfg.reach_days)
-        reachable &= self.team_qualifies(members, period_sales, next_tier)
-        extra = (rates[next_tier] - rate) * own_daily * self.held_days
-        tier_gain = np.where(reachable, extra / np.maximum(needed, 1), 0.0)
-        gain = rate * price + tier_gain - cfg.cost_share * price
-        income_seen = 100 * per_day_seen(people.income[members], joined, day, self.review_days)
-        at_stake = rate * price + platform.ban_prob * income_seen * cfg.horizon_days
-        penalty = platform.audit_rate * platform.detection_power * at_stake
-        brushers = gain > penalty
-        count = np.where(
-            reachable, np.minimum(needed, cfg.max_orders_per_day), cfg.max_orders_per_day
+        count = _fake_counts(
+            members,
+            tier,
+            period_sales,
+            self.team_qualifies(members, period_sales, next_tier),
+            people.sales,
+            people.faked_sales,
+            people.income,
+            people.joined_day,
+            rates,
+            self.min_sales,
+            Terms(
+                day=day,
+                review_days=self.review_days,
+                price=price,
+                most=cfg.max_orders_per_day,
+                reach=cfg.max_orders_per_day * cfg.reach_days,
+                held_days=self.held_days,
+                cost=cfg.cost_share * price,
+                ban_prob=platform.ban_prob,
+                horizon_days=cfg.horizon_days,
+                audit=platform.audit_rate * platform.detection_power,
+            ),
         )
-        count = np.where(brushers, count, 0)
+        brushers = count > 0
         seller = np.repeat(members, count)
         fakers, count = members[brushers], count[brushers]
         people.brush_cost[fakers] += count * round(cfg.cost_share * price)
@@ -113,3 +120,57 @@ class Brushing(Mechanism):
             refund_day=np.where(caught, day + 1, NO_REFUND),
             brushed=np.ones(seller.size, dtype=bool),
         )
+
+
+class Terms(NamedTuple):
+    """The scalars of a day's brushing decision (see `Brushing`)."""
+
+    day: int
+    review_days: int
+    price: int
+    most: int
+    reach: float
+    held_days: float
+    cost: float
+    ban_prob: float
+    horizon_days: float
+    audit: float
+
+
+@numba.njit(cache=True)
+def _fake_counts(
+    members: np.ndarray,
+    tier: np.ndarray,
+    period_sales: np.ndarray,
+    team_ok: np.ndarray,
+    sales: np.ndarray,
+    faked: np.ndarray,
+    income: np.ndarray,
+    joined_day: np.ndarray,
+    rates: np.ndarray,
+    min_sales: np.ndarray,
+    terms: Terms,
+) -> np.ndarray:
+    """Fake orders each member places today (0 when the gain does not beat the
+    expected penalty), in one pass over the members."""
+    count = np.zeros(members.size, dtype=np.int64)
+    last = rates.size - 1
+    for i in range(members.size):
+        person = members[i]
+        rate = rates[tier[i]]
+        top = tier[i] >= last
+        higher = min(tier[i] + 1, last)
+        spread_over = max(terms.day - joined_day[person], terms.review_days)
+        own_daily = 100 * ((sales[person] - faked[person]) / 100.0 / spread_over)
+        gap = 0 if top else min_sales[higher] - period_sales[i]
+        needed = np.int64(np.ceil(max(gap, 0) / terms.price))
+        reachable = (not top) and needed > 0 and needed <= terms.reach and team_ok[i]
+        tier_gain = 0.0
+        if reachable:
+            tier_gain = (rates[higher] - rate) * own_daily * terms.held_days / max(needed, 1)
+        gain = rate * terms.price + tier_gain - terms.cost
+        income_seen = 100 * (income[person] / 100.0 / spread_over)
+        at_stake = rate * terms.price + terms.ban_prob * income_seen * terms.horizon_days
+        if gain > terms.audit * at_stake:
+            count[i] = min(needed, terms.most) if reachable else terms.most
+    return count

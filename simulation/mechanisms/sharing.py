@@ -64,5 +64,7 @@ def member_effort(people: People, members: np.ndarray, policy: Scenario) -> np.n
     sharing and content (§7.16): its trait, times the part it keeps for this platform
     (§7.13), times 1 + community.effort_lift × belonging (§7.17)."""
     effort = people.effort[members] * people.effort_split[members]
-    effort *= (1.0 + policy.community.effort_lift * people.belonging[members]).astype(effort.dtype)
+    if policy.community.effort_lift:
+        lift = 1.0 + policy.community.effort_lift * people.belonging[members]
+        effort *= lift.astype(effort.dtype)
     return effort

@@ -57,16 +57,32 @@ def binomial_from_uniform(uniform: np.ndarray, trials: np.ndarray, prob: float) 
     count = np.zeros(trials.size, dtype=np.int64)
     large = trials * prob > LARGE_MEAN
     count[large] = stats.binom.ppf(uniform[large], trials[large], prob).astype(np.int64)
-    odds = prob / (1.0 - prob)
     term = np.exp(trials * np.log1p(-prob))
-    cdf = term.copy()
-    open_ = np.flatnonzero(~large & (uniform >= cdf))
-    while open_.size:
-        term[open_] *= (trials[open_] - count[open_]) / (count[open_] + 1) * odds
-        count[open_] += 1
-        cdf[open_] += term[open_]
-        open_ = open_[(uniform[open_] >= cdf[open_]) & (count[open_] < trials[open_])]
+    _invert_binomial(uniform, trials, prob / (1.0 - prob), term, term.copy(), large, count)
     return count
+
+
+@numba.njit(cache=True)
+def _invert_binomial(
+    uniform: np.ndarray,
+    trials: np.ndarray,
+    odds: float,
+    term: np.ndarray,
+    cdf: np.ndarray,
+    large: np.ndarray,
+    count: np.ndarray,
+) -> None:
+    """Into `count`, where not `large`: the count at which each CDF first passes its
+    uniform, each term the last times (trials − k)/(k + 1)·odds."""
+    for i in range(uniform.size):
+        if large[i] or uniform[i] < cdf[i]:
+            continue
+        while True:
+            term[i] = term[i] * ((trials[i] - count[i]) / (count[i] + 1) * odds)
+            count[i] += 1
+            cdf[i] += term[i]
+            if uniform[i] < cdf[i] or count[i] >= trials[i]:
+                break
 
 
 def consecutive(starts: np.ndarray, counts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
