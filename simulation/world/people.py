@@ -94,7 +94,8 @@ class People:
         self.depth[newcomers] = np.where(sponsored, self.depth[np.maximum(sponsors, 0)] + 1, 0)
         np.add.at(self.tree_size, self.root[newcomers], 1)
         np.maximum.at(self.tree_levels, self.root[newcomers], self.depth[newcomers] + 1)
-        self.roots = merged(self.roots, newcomers[~sponsored])
+        rooted = newcomers[~sponsored]
+        self.roots = merged(self.roots, rooted[~np.isin(rooted, self.roots)])
         self.deepest = max(self.deepest, int(self.depth[newcomers].max(initial=0)))
 
     def leave(self, leavers: np.ndarray, day: int) -> None:
@@ -110,9 +111,9 @@ class People:
 
 
 def merged(ids: np.ndarray, fresh: np.ndarray) -> np.ndarray:
-    """Ascending `ids` with the ids of `fresh` not among them added, still ascending."""
+    """Ascending `ids` with `fresh` (none of them among `ids`; repeats allowed) added,
+    still ascending."""
     fresh = np.unique(fresh)
     if fresh.size == 0:
         return ids
-    fresh = fresh[~np.isin(fresh, ids, assume_unique=True)] if ids.size else fresh
     return np.insert(ids, np.searchsorted(ids, fresh), fresh)
