@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simulation.scenario import ScenarioError
 from simulation.scenario.schema import (
@@ -13,6 +17,7 @@ from simulation.scenario.schema import (
     ErdosRenyiGraph,
     WattsStrogatzGraph,
 )
+from simulation.world import generators
 from simulation.world.arrays import bernoulli_positions, segment_of
 from simulation.world.generators import build_graph
 from simulation.world.graph import SocialGraph, WellMixedGraph
@@ -124,3 +129,132 @@ def test_snap_facebook_graph_loads():
     graph = build_graph(config, 4039, None)
     assert graph.n_ties == 2 * 88234
     assert_simple_undirected(graph)
+
+
+def set_built(n: int, u, v) -> tuple[np.ndarray, np.ndarray]:
+    """The CSR arrays built the plain way: a set of contacts per person, sorted."""
+    contacts = [set() for _ in range(n)]
+    for a, b in zip(u, v, strict=True):
+        if a != b:
+            contacts[int(a)].add(int(b))
+            contacts[int(b)].add(int(a))
+    indptr = np.cumsum([0] + [len(c) for c in contacts])
+    indices = [x for c in contacts for x in sorted(c)]
+    return indptr, np.array(indices, dtype=np.int64)
+
+
+def assert_built_like_sets(n: int, u, v) -> None:
+    graph = SocialGraph.from_edges(n, u, v)
+    indptr, indices = set_built(n, u, v)
+    assert graph.indptr.dtype == np.int64 and graph.indices.dtype == np.int32
+    assert np.array_equal(graph.indptr, indptr)
+    assert np.array_equal(graph.indices, indices)
+    assert np.array_equal(graph.degree, np.diff(indptr))
+
+
+@st.composite
+def edge_lists(draw):
+    """A few people and pairs among them, with repeats (both ways) and self-loops."""
+    n = draw(st.integers(1, 60))
+    ids = st.integers(0, n - 1)
+    pairs = draw(st.lists(st.tuples(ids, ids), max_size=200))
+    repeats = draw(st.lists(st.sampled_from(pairs), max_size=50)) if pairs else []
+    pairs += [(b, a) for a, b in repeats]
+    dtype = draw(st.sampled_from([np.int64, np.int32, np.int16, np.uint32]))
+    u = np.array([a for a, _ in pairs], dtype=dtype)
+    v = np.array([b for _, b in pairs], dtype=dtype)
+    return n, u, v
+
+
+@settings(max_examples=300, deadline=None)
+@given(edge_lists())
+def test_from_edges_equals_a_set_based_build(case):
+    assert_built_like_sets(*case)
+
+
+def test_from_edges_equals_a_set_based_build_on_long_rows():
+    """Rows longer than the insertion-sort cut-off, with many repeats."""
+    rng = np.random.default_rng(4)
+    u = np.concatenate([np.zeros(3000, np.int64), rng.integers(0, 300, 5000)])
+    v = rng.integers(0, 300, u.size)
+    assert_built_like_sets(300, u, v)
+
+
+@pytest.mark.parametrize(
+    ("n", "u", "v"),
+    [
+        (1, [], []),
+        (5, np.empty(0, np.int64), np.empty(0, np.int64)),
+        (1, [0, 0], [0, 0]),
+        (3, [0, 1, 2], [0, 1, 2]),
+        (2, [0, 1, 1, 0], [1, 0, 0, 1]),
+        (4, [3, 3, 2, 1], [0, 0, 0, 0]),
+        (3, np.array([2, 1], np.uint8), np.array([0, 0], np.uint8)),
+        (3, [2.0, 1.0], [0.0, 0.0]),
+    ],
+    ids=["one", "nobody-tied", "one-self-loop", "self-loops", "repeats", "star", "u8", "floats"],
+)
+def test_from_edges_edge_cases(n, u, v):
+    assert_built_like_sets(n, u, v)
+
+
+def test_from_edges_rejects_ids_outside_the_population():
+    with pytest.raises(ValueError, match="outside"):
+        SocialGraph.from_edges(3, [0, 1], [1, 3])
+    with pytest.raises(ValueError, match="outside"):
+        SocialGraph.from_edges(3, [-1], [1])
+    with pytest.raises(ValueError, match="first ends"):
+        SocialGraph.from_edges(3, [0, 1], [1])
+
+
+@pytest.mark.parametrize("config", GENERATED, ids=lambda c: c.kind)
+def test_generators_build_like_sets_from_the_same_draws(config, monkeypatch):
+    """Each generator's graph is the plain build of its own pairs."""
+    pairs = {}
+    build = SocialGraph.from_edges.__func__
+
+    def recording(cls, n, u, v):
+        pairs["n"], pairs["u"], pairs["v"] = n, np.array(u), np.array(v)
+        return build(cls, n, u, v)
+
+    monkeypatch.setattr(SocialGraph, "from_edges", classmethod(recording))
+    graph = build_graph(config, 700, np.random.default_rng(8))
+    indptr, indices = set_built(pairs["n"], pairs["u"], pairs["v"])
+    assert np.array_equal(graph.indptr, indptr) and np.array_equal(graph.indices, indices)
+
+
+@pytest.mark.parametrize("config", GENERATED, ids=lambda c: c.kind)
+def test_chunked_draws_are_one_draw(config, monkeypatch):
+    """Drawing in chunks changes neither the graph nor what the stream gives next."""
+    whole_rng = np.random.default_rng(9)
+    whole = build_graph(config, 3000, whole_rng)
+    monkeypatch.setattr(generators, "CHUNK", 997)
+    chunked_rng = np.random.default_rng(9)
+    chunked = build_graph(config, 3000, chunked_rng)
+    assert np.array_equal(whole.indptr, chunked.indptr)
+    assert np.array_equal(whole.indices, chunked.indices)
+    assert whole_rng.random() == chunked_rng.random()
+
+
+def test_tiny_populations():
+    for config in GENERATED:
+        for n in (1, 2, 3):
+            graph = build_graph(config, n, np.random.default_rng(0))
+            assert graph.n == n and graph.indptr.size == n + 1
+            assert_simple_undirected(graph)
+
+
+# sha256 of indptr + indices as the sort-based build (before the numba one) gave them
+DIGESTS = {
+    "erdos_renyi": "0757a2651585b566",
+    "watts_strogatz": "73d89b12ab520348",
+    "barabasi_albert": "9f4468ff87471112",
+    "circles": "02938af034f3d0f4",
+}
+
+
+@pytest.mark.parametrize("config", GENERATED, ids=lambda c: c.kind)
+def test_generators_give_the_graphs_they_always_gave(config):
+    graph = build_graph(config, 2000, np.random.default_rng(5))
+    digest = hashlib.sha256(graph.indptr.tobytes() + graph.indices.tobytes()).hexdigest()
+    assert digest[:16] == DIGESTS[config.kind]

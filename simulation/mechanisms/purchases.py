@@ -3,6 +3,7 @@ themselves, advertising brings direct buyers; each order moves trust (§7.4, §7
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from simulation.mechanisms.base import Day, Host, Mechanism, Shares
@@ -79,19 +80,20 @@ class Purchases(Mechanism):
         people = self.people
         cfg = self.config
         goods = self.catalogue
-        open_ = self.in_market(shares.receiver, day)
+        open_ = _in_market(shares.receiver, people.next_due, people.platform_trust, self.floor, day)
         sender, receiver = shares.sender[open_], shares.receiver[open_]
-        tie, trust, product = shares.tie[open_], met_trust[open_], shares.product[open_]
-        chance = np.minimum(
-            cfg.conversion
-            * self.skill(sender)
-            * (1.0 + people.hype[sender])
-            * trust
-            * people.need[receiver, product]
-            * goods.shareability[product]
-            * goods.price_factor[product]
-            * np.exp(-cfg.fatigue_sensitivity * people.fatigue[receiver]),
-            1.0,
+        tie, product = shares.tie[open_], shares.product[open_]
+        chance = _share_chances(
+            sender,
+            receiver,
+            product,
+            met_trust[open_],
+            np.exp(-cfg.fatigue_sensitivity * people.fatigue[receiver]),
+            cfg.conversion * self.skill(sender),
+            people.hype,
+            people.need,
+            goods.shareability,
+            goods.price_factor,
         )
         buyer, pick = self.choose(receiver, chance, RESPOND, CHOOSE)
         seller, tie, product = sender[pick], tie[pick], product[pick]
@@ -281,3 +283,47 @@ def retail_customers(people: People, since: int) -> np.ndarray:
     after day `since`, was from this person."""
     recent = (people.last_order_day >= since) & (people.role != MEMBER) & (people.last_seller >= 0)
     return np.bincount(people.last_seller[recent], minlength=people.n)
+
+
+@numba.njit(cache=True)
+def _in_market(
+    receiver: np.ndarray, next_due: np.ndarray, trust: np.ndarray, floor: float, day: int
+) -> np.ndarray:
+    """Positions of the shares whose receiver is in the market (`Purchases.in_market`)."""
+    found = np.empty(receiver.size, dtype=np.int64)
+    count = 0
+    for i in range(receiver.size):
+        person = receiver[i]
+        if next_due[person] <= day and trust[person] >= floor:
+            found[count] = i
+            count += 1
+    return found[:count]
+
+
+@numba.njit(cache=True)
+def _share_chances(
+    sender: np.ndarray,
+    receiver: np.ndarray,
+    product: np.ndarray,
+    trust: np.ndarray,
+    fade: np.ndarray,
+    base: np.ndarray,
+    hype: np.ndarray,
+    need: np.ndarray,
+    shareability: np.ndarray,
+    price_factor: np.ndarray,
+) -> np.ndarray:
+    """Each share's chance to convert (`Purchases.respond`), the factors multiplied in
+    the order and precision NumPy would use; base = conversion × the sender's skill,
+    fade = exp(−s·fatigue) of the receiver."""
+    chance = np.empty(sender.size, dtype=np.float64)
+    for i in range(sender.size):
+        seller, buyer, item = sender[i], receiver[i], product[i]
+        p = base[i] * np.float64(np.float32(1.0) + hype[seller])
+        p = p * trust[i]
+        p = p * np.float64(need[buyer, item])
+        p = p * shareability[item]
+        p = p * price_factor[item]
+        p = p * np.float64(fade[i])
+        chance[i] = min(p, 1.0)
+    return chance

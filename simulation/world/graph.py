@@ -8,9 +8,81 @@ and whose tie id is `sender * n + receiver`.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
-from simulation.world.arrays import sorted_unique
+INSERTION_ROW = 32  # rows up to this length are sorted by insertion, longer by quicksort
+
+
+@numba.njit(cache=True)
+def _count_rows(n: int, u: np.ndarray, v: np.ndarray, indptr: np.ndarray) -> int:
+    """Row starts of the directed ties (both ways, self-loops skipped) into `indptr`;
+    the position of the first pair with an id outside [0, n), or -1."""
+    for i in range(u.size):
+        a, b = u[i], v[i]
+        if a < 0 or a >= n or b < 0 or b >= n:
+            return i
+        if a != b:
+            indptr[a + 1] += 1
+            indptr[b + 1] += 1
+    for row in range(n):
+        indptr[row + 1] += indptr[row]
+    return -1
+
+
+@numba.njit(cache=True)
+def _fill_rows(u: np.ndarray, v: np.ndarray, indptr: np.ndarray, indices: np.ndarray) -> None:
+    """Counting sort of the directed ties by sender: each pair goes into both rows."""
+    for i in range(u.size):
+        a, b = u[i], v[i]
+        if a != b:
+            indices[indptr[a]] = b
+            indptr[a] += 1
+            indices[indptr[b]] = a
+            indptr[b] += 1
+    for row in range(indptr.size - 1, 0, -1):  # the cursors ran to the next row's start
+        indptr[row] = indptr[row - 1]
+    indptr[0] = 0
+
+
+@numba.njit(cache=True)
+def _sort_rows_dropping_repeats(indptr: np.ndarray, indices: np.ndarray) -> int:
+    """Sort each row, drop repeated contacts and close the gaps (in place); the ties kept."""
+    kept = 0
+    start = indptr[0]
+    for row in range(indptr.size - 1):
+        end = indptr[row + 1]
+        if end - start > INSERTION_ROW:
+            indices[start:end].sort()
+        else:
+            for j in range(start + 1, end):
+                x = indices[j]
+                k = j - 1
+                while k >= start and indices[k] > x:
+                    indices[k + 1] = indices[k]
+                    k -= 1
+                indices[k + 1] = x
+        indptr[row] = kept
+        for j in range(start, end):
+            if j == start or indices[j] != indices[j - 1]:
+                indices[kept] = indices[j]
+                kept += 1
+        start = end
+    indptr[indptr.size - 1] = kept
+    return kept
+
+
+def index_type(n: int) -> type[np.signedinteger]:
+    """The narrowest id dtype for `n` people: int32 under 2³¹ − 1, else int64."""
+    return np.int32 if n < np.iinfo(np.int32).max else np.int64
+
+
+def _id_array(ids: np.ndarray) -> np.ndarray:
+    """Person ids as a flat int32 or int64 array (other dtypes and lists as int64)."""
+    ids = np.asarray(ids)
+    if ids.dtype not in (np.int32, np.int64):
+        ids = ids.astype(np.int64)
+    return ids.ravel()
 
 
 class ContactGraph:
@@ -53,25 +125,27 @@ class SocialGraph(ContactGraph):
         self.n = n
         self.indptr = indptr
         self.indices = indices
-        self.degree = np.diff(indptr).astype(np.int64)
+        self.degree = np.diff(indptr).astype(np.int64, copy=False)
 
     @classmethod
     def from_edges(cls, n: int, u: np.ndarray, v: np.ndarray) -> SocialGraph:
-        """Build from undirected pairs; self-loops and repeated pairs are dropped."""
-        u = np.asarray(u, dtype=np.int64)
-        v = np.asarray(v, dtype=np.int64)
-        keep = u != v
-        lo = np.minimum(u[keep], v[keep])
-        hi = np.maximum(u[keep], v[keep])
-        pairs = sorted_unique(lo * n + hi)
-        lo, hi = np.divmod(pairs, n)
-        directed = np.concatenate([pairs, hi * n + lo])
-        directed.sort()
-        src, dst = np.divmod(directed, n)
-        index_type = np.int32 if n < np.iinfo(np.int32).max else np.int64
-        indices = dst.astype(index_type)
+        """Build from undirected pairs; self-loops and repeated pairs are dropped.
+
+        A counting sort by row and a sort within each (short) row, so the build is
+        linear in ties and holds no int64 copy of them (10⁸ ties fit in a few GiB).
+        """
+        u, v = _id_array(u), _id_array(v)
+        if u.shape != v.shape:
+            raise ValueError(f"{u.size} first ends but {v.size} second ends")
         indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+        bad = _count_rows(n, u, v, indptr)
+        if bad >= 0:
+            raise ValueError(f"pair {bad} ({u[bad]}, {v[bad]}) has an id outside [0, {n})")
+        indices = np.empty(int(indptr[-1]), dtype=index_type(n))
+        _fill_rows(u, v, indptr, indices)
+        kept = _sort_rows_dropping_repeats(indptr, indices)
+        if kept < indices.size:
+            indices.resize(kept, refcheck=False)  # shrinks in place: no second copy
         return cls(n, indptr, indices)
 
     @property
@@ -90,8 +164,47 @@ class SocialGraph(ContactGraph):
         return means
 
     def contact_at(self, senders: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        ties = self.indptr[senders] + offsets
-        return self.indices[ties].astype(np.int64), ties
+        return _contact_at(self.indptr, self.indices, senders, offsets)
+
+    def contacts_at_fraction(
+        self, senders: np.ndarray, fractions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return _contacts_at_fraction(self.indptr, self.indices, senders, fractions)
+
+
+@numba.njit(cache=True)
+def _contact_at(
+    indptr: np.ndarray, indices: np.ndarray, senders: np.ndarray, offsets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The `offsets`-th contact of each sender in CSR rows, and the tie's position."""
+    receivers = np.empty(senders.size, dtype=np.int64)
+    ties = np.empty(senders.size, dtype=np.int64)
+    for i in range(senders.size):
+        tie = indptr[senders[i]] + offsets[i]
+        receivers[i] = indices[tie]
+        ties[i] = tie
+    return receivers, ties
+
+
+@numba.njit(cache=True)
+def _contacts_at_fraction(
+    indptr: np.ndarray, indices: np.ndarray, senders: np.ndarray, fractions: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`ContactGraph.contacts_at_fraction` over CSR rows, in one pass."""
+    kept = np.empty(senders.size, dtype=senders.dtype)
+    receivers = np.empty(senders.size, dtype=np.int64)
+    ties = np.empty(senders.size, dtype=np.int64)
+    found = 0
+    for i in range(senders.size):
+        start = indptr[senders[i]]
+        degree = indptr[senders[i] + 1] - start
+        if degree > 0:
+            tie = start + np.int64(fractions[i] * degree)
+            kept[found] = senders[i]
+            receivers[found] = indices[tie]
+            ties[found] = tie
+            found += 1
+    return kept[:found], receivers[:found], ties[:found]
 
 
 class WellMixedGraph(ContactGraph):
