@@ -11,7 +11,7 @@ from simulation.mechanisms.base import Day, Host, Mechanism, Metric
 from simulation.mechanisms.compliance import Compliance, caught, gini, median_or_zero, share
 from simulation.mechanisms.purchases import Purchases
 from simulation.mechanisms.settlement import Settlement, net_income
-from simulation.world.arrays import distinct
+from simulation.world.arrays import distinct, sorted_unique
 from simulation.world.ledger import Expected
 
 
@@ -346,7 +346,6 @@ class Observation(Mechanism):
     def report(self, day: Day) -> dict[str, Any]:
         people, book, orders = self.people, day.book, day.settled
         members = int(people.members.size)
-        busy = np.concatenate([day.shares.sender, orders.seller[orders.seller >= 0]])
         exposures = day.shares.size
         share_orders = day.orders["share"].size
         leavers = day.leavers
@@ -354,7 +353,7 @@ class Observation(Mechanism):
         self.last = {
             "day": book.day,
             "members": members,
-            "active_members": int(distinct(busy)[0].size),
+            "active_members": active(day.shares.sender, orders.seller[orders.seller >= 0]),
             "new_members": self.joins[-1],
             "churned_members": int(day.all_leavers().size),
             "buyers": int(distinct(orders.buyer[orders.buyer >= 0])[0].size),
@@ -417,3 +416,15 @@ class Observation(Mechanism):
             "churned_to_competitors": totals.switched,
             "multi_homing_share": self.last.get("multi_homing_share", 0.0),
         }
+
+
+def active(senders: np.ndarray, sellers: np.ndarray) -> int:
+    """How many distinct people shared or sold today; `senders` come ascending (each
+    member's shares together), so only the day's sellers need sorting."""
+    if senders.size and np.any(senders[1:] < senders[:-1]):
+        senders = np.sort(senders)
+    shared = senders[np.r_[True, senders[1:] != senders[:-1]]] if senders.size else senders
+    sold = sorted_unique(sellers)
+    at = np.minimum(np.searchsorted(shared, sold), max(shared.size - 1, 0))
+    also_shared = shared[at] == sold if shared.size else np.zeros(sold.size, dtype=bool)
+    return int(shared.size + np.count_nonzero(~also_shared))
