@@ -27,6 +27,9 @@ class Exposure(Mechanism):
     def __init__(self, host: Host) -> None:
         super().__init__(host)
         self.people.circle_trust[:] = host.policy.trust.baseline
+        self.seen = np.zeros(self.people.n, dtype=np.int32)  # shares so far today
+        self.level = np.zeros(self.people.n, dtype=np.float64)  # fatigue before today's
+        self.decays = np.empty(0)
 
     def configure(self, policy: Scenario) -> None:
         super().configure(policy)
@@ -41,23 +44,23 @@ class Exposure(Mechanism):
         share met, after erosion."""
         cfg = self.config
         people = self.people
-        order, starts, counts = grouped(shares.receiver)
-        targets = shares.receiver[order[starts]]
-        level_before = self.fatigue_of(targets, day)
-        over = _past_tolerance(
-            shares.tie, order, starts, counts, level_before, cfg.fatigue_tolerance
+        if self.decays.size != day + 1:
+            self.decays = np.exp(-cfg.fatigue_decay * np.arange(day + 1))
+        over = _expose(
+            shares.receiver,
+            shares.tie,
+            people.fatigue,
+            people.fatigue_day,
+            self.decays,
+            day,
+            cfg.fatigue_tolerance,
+            self.seen,
+            self.level,
         )
         if over.size and cfg.erosion > 0:
             ties, hits = distinct(over)
             self.world.trust.scale(ties, (1.0 - cfg.erosion) ** hits, day)
-        people.fatigue[targets] = level_before + counts
-        people.fatigue_day[targets] = day
         return self.world.trust.read(shares.tie, day)
-
-    def fatigue_of(self, ids: np.ndarray, day: int) -> np.ndarray:
-        """Fatigue of `ids` as of `day`, decayed exponentially since last touched."""
-        elapsed = day - self.people.fatigue_day[ids]
-        return self.people.fatigue[ids] * np.exp(-self.config.fatigue_decay * elapsed)
 
     def sense_circle(self, shares: Shares, met_trust: np.ndarray) -> None:
         """Each sharer's sense of its circle: a running mean (weight 0.1 a day) of the
@@ -72,21 +75,41 @@ class Exposure(Mechanism):
 
 
 @numba.njit(cache=True)
-def _past_tolerance(
+def _expose(
+    receiver: np.ndarray,
     tie: np.ndarray,
-    order: np.ndarray,
-    starts: np.ndarray,
-    counts: np.ndarray,
-    level_before: np.ndarray,
+    fatigue: np.ndarray,
+    fatigue_day: np.ndarray,
+    decays: np.ndarray,
+    day: int,
     tolerance: float,
+    seen: np.ndarray,
+    level: np.ndarray,
 ) -> np.ndarray:
-    """The ties of the shares each receiver gets past its tolerance: the k-th share of
-    the day (k = 1, 2, …) brings its fatigue to level_before + k."""
-    over = np.empty(order.size, dtype=tie.dtype)
+    """Raise each receiver's fatigue by its shares of the day, in order: the k-th
+    (k = 1, 2, …) brings it to F·decays[day − last day] + k, and the ties of those past
+    `tolerance` are returned. `seen` and `level` are per-person scratch, left at 0."""
+    over = np.empty(receiver.size, dtype=tie.dtype)
+    targets = np.empty(receiver.size, dtype=np.int64)
     found = 0
-    for group in range(starts.size):
-        for rank in range(counts[group]):
-            if level_before[group] + rank + 1 > tolerance:
-                over[found] = tie[order[starts[group] + rank]]
-                found += 1
+    touched = 0
+    for i in range(receiver.size):
+        person = receiver[i]
+        if seen[person] == 0:
+            elapsed = day - fatigue_day[person]
+            if elapsed < 0:
+                raise ValueError("exposure on a day before the receiver's last")
+            level[person] = fatigue[person] * decays[elapsed]
+            targets[touched] = person
+            touched += 1
+        if level[person] + seen[person] + 1 > tolerance:
+            over[found] = tie[i]
+            found += 1
+        seen[person] += 1
+    for j in range(touched):
+        person = targets[j]
+        fatigue[person] = level[person] + seen[person]
+        fatigue_day[person] = day
+        seen[person] = 0
+        level[person] = 0.0
     return over[:found]

@@ -126,8 +126,31 @@ def grouped(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if order.size != keys.size:
         ascending = keys.size < 2 or bool(np.all(keys[1:] >= keys[:-1]))
         order = np.arange(keys.size) if ascending else np.argsort(keys, kind="stable")
-    starts = np.flatnonzero(np.diff(keys[order], prepend=-1))
-    return order, starts, np.diff(np.r_[starts, keys.size])
+    if not radix:
+        starts = np.flatnonzero(np.diff(keys[order], prepend=-1))
+        return order, starts, np.diff(np.r_[starts, keys.size])
+    starts, counts = _runs(keys, order)
+    return order, starts, counts
+
+
+@numba.njit(cache=True)
+def _runs(keys: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and length of each run of equal keys in `keys[order]` (a run starting at
+    0 with key −1 is joined to nothing before it, as `np.diff(…, prepend=-1)` does)."""
+    starts = np.empty(order.size, dtype=np.int64)
+    found = 0
+    previous = keys[order[0]]
+    for i in range(order.size):
+        key = keys[order[i]]
+        if (i == 0 and key != -1) or (i > 0 and key != previous):
+            starts[found] = i
+            found += 1
+        previous = key
+    counts = np.empty(found, dtype=np.int64)
+    for run in range(found):
+        end = starts[run + 1] if run + 1 < found else order.size
+        counts[run] = end - starts[run]
+    return starts[:found], counts
 
 
 @numba.njit(cache=True)
