@@ -6,8 +6,11 @@ command sets it. Each browser session builds its own model (never one shared by 
 
 The sidebar's sliders are a few policy keys of the scenario, started at the file's
 values; they take effect on Reset (a new run from day 0 with the values chosen).
+A/B mode (a sidebar switch and a "B:" slider per policy knob) steps a second model,
+policy B, beside the first on the same seed and world (common random numbers).
 The panels: the compliance lights (each rule of `mechanisms.compliance.RULES`
-against the run so far, from `model.summary()`), then daily figures of the run.
+against the run so far, from `model.summary()`), A against B, daily figures of the
+run, and the network view (`viz.network`).
 """
 
 from __future__ import annotations
@@ -15,20 +18,28 @@ from __future__ import annotations
 import html
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import solara
-from mesa.visualization import SolaraViz, make_plot_component
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from mesa.visualization import SolaraViz
 
 from simulation.mechanisms.compliance import RULES, SEVERITIES
 from simulation.model import METRICS, SocialCommerceModel
 from simulation.scenario import load_scenario, with_overrides
-from simulation.scenario.schema import Scenario
+from simulation.scenario.schema import Scenario, scope_of
+from simulation.viz import network
+from simulation.viz.tables import DECLARED, readable
 
 SCENARIO_ENV = "SHARELAB_DASHBOARD_SCENARIO"
 OVERRIDES_ENV = "SHARELAB_DASHBOARD_OVERRIDES"
 SOURCE = "the dashboard"
+B_SOURCE = "the dashboard's policy B"
+AB = "ab"  # the A/B switch's parameter
+B = "b."  # prefix of policy B's knobs
 MESA_OWN = ("scenario", "rng", "seed", "simulator")  # what Mesa itself may pass on Reset
 LARGE_RUN = 10_000  # people: above this, Step and Play advance several days per redraw
 
@@ -62,6 +73,9 @@ KNOBS = (
     Knob("run.seed", "seed", 0, 1000, 1, integer=True),
 )
 
+# B's knobs: the policy ones (the world and seed are A's, so both draw alike)
+B_KNOBS = tuple(knob for knob in KNOBS if scope_of(knob.key) == "policy")
+
 # (metrics on one chart, its title); daily columns of the model's datacollector
 PANELS = (
     (("members",), "Members"),
@@ -74,6 +88,18 @@ PANELS = (
 LABELS = {m.name: m.label for m in METRICS if m.kind != "final"}
 FORMATS = {m.name: m.fmt for m in METRICS if m.kind != "final"}
 COLOURS = {"breached": "#d62728", "clear": "#2ca02c", "not applicable": "#9e9e9e"}
+# the summary figures of the A/B panel (A's alone when A/B mode is off)
+HEADLINES = (
+    "members",
+    "ever_members",
+    "gmv",
+    "platform_margin",
+    "commissions_paid",
+    "payout_ratio",
+    "loss_fraction",
+    "median_net_income",
+    "criminal_threshold_trees",
+)
 
 
 def value_at(scenario: Scenario, key: str) -> Any:
@@ -91,30 +117,36 @@ def value_at(scenario: Scenario, key: str) -> Any:
     return node
 
 
+def knob_param(knob: Knob, value: Any, label: str) -> dict[str, Any]:
+    """SolaraViz's description of one knob: a select, or a slider whose range is
+    widened to hold `value`."""
+    if knob.choices:
+        return {"type": "Select", "value": value, "values": list(knob.choices), "label": label}
+    cast = int if knob.integer else float
+    return {
+        "type": "SliderInt" if knob.integer else "SliderFloat",
+        "value": cast(value),
+        "label": label,
+        "min": cast(min(knob.low, value)),
+        "max": cast(max(knob.high, value)),
+        "step": cast(knob.step),
+    }
+
+
 def model_params(scenario: Scenario) -> dict[str, Any]:
-    """SolaraViz's `model_params`: a slider or select per knob at the scenario's value
-    (the range widened to hold it), and the scenario itself, fixed, as `base`."""
+    """SolaraViz's `model_params`: a slider or select per knob at the scenario's value,
+    the A/B switch (off) and B's knobs (at the same values), and the scenario itself,
+    fixed, as `base`."""
     params: dict[str, Any] = {"base": scenario}
     for knob in KNOBS:
-        value = value_at(scenario, knob.key)
-        if knob.choices:
-            params[knob.key] = {
-                "type": "Select",
-                "value": value,
-                "values": list(knob.choices),
-                "label": knob.label,
-            }
-            continue
-        kind = "SliderInt" if knob.integer else "SliderFloat"
-        cast = int if knob.integer else float
-        params[knob.key] = {
-            "type": kind,
-            "value": cast(value),
-            "label": knob.label,
-            "min": cast(min(knob.low, value)),
-            "max": cast(max(knob.high, value)),
-            "step": cast(knob.step),
-        }
+        params[knob.key] = knob_param(knob, value_at(scenario, knob.key), knob.label)
+    params[AB] = {
+        "type": "Checkbox",
+        "value": False,
+        "label": "A/B mode: run policy B (the B: sliders) beside A, same seed",
+    }
+    for knob in B_KNOBS:
+        params[B + knob.key] = knob_param(knob, value_at(scenario, knob.key), f"B: {knob.label}")
     return params
 
 
@@ -139,21 +171,50 @@ def overrides_for(base: Scenario, values: dict[str, Any]) -> dict[str, Any]:
 
 
 class DashboardModel(SocialCommerceModel):
-    """The model SolaraViz (re)builds: the `base` scenario with the knobs' values.
+    """The model SolaraViz (re)builds: the `base` scenario with the knobs' values; in
+    A/B mode (`ab`) also `twin`, policy B, which each step steps too.
 
     SolaraViz's Reset calls the class with the parameters by keyword; Mesa 3.5 adds
     its own `scenario` (a Mesa Scenario, not ours), which is dropped here."""
 
-    def __init__(self, base: Scenario | None = None, **kwargs: Any) -> None:
+    def __init__(self, base: Scenario | None = None, ab: bool = False, **kwargs: Any) -> None:
         # named `kwargs`: Mesa 3.3 checks the signature for a parameter of that name
         values = {k: v for k, v in kwargs.items() if k not in MESA_OWN}
         if base is None:
             base = session_scenario()
-        knobs = {knob.key for knob in KNOBS}
+        knobs = {knob.key for knob in KNOBS} | {B + knob.key for knob in B_KNOBS}
         unknown = set(values) - knobs
         if unknown:
             raise ValueError(f"not a dashboard knob: {', '.join(sorted(unknown))}")
-        super().__init__(with_overrides(base, overrides_for(base, values), SOURCE))
+        a_values = {k: v for k, v in values.items() if not k.startswith(B)}
+        super().__init__(with_overrides(base, overrides_for(base, a_values), SOURCE))
+        self.twin: SocialCommerceModel | None = None
+        self.b_changes: list[str] = []
+        if ab:
+            b_values = {k.removeprefix(B): v for k, v in values.items() if k.startswith(B)}
+            policy_b = with_overrides(self.config, overrides_for(self.config, b_values), B_SOURCE)
+            self.twin = SocialCommerceModel(policy_b)
+            self.b_changes = policy_changes(self.config, policy_b)
+
+    def step(self) -> None:
+        """A day of A, then (in A/B mode) the same day of B."""
+        super().step()
+        if self.twin is not None:
+            self.twin.step()
+
+
+def policy_changes(a: Scenario, b: Scenario) -> list[str]:
+    """B's knobs that differ from A's, in words ("entry fee (RMB) 365 → 99")."""
+    changes = []
+    for knob in B_KNOBS:
+        before, after = value_at(a, knob.key), value_at(b, knob.key)
+        if before != after:
+            changes.append(
+                f"{knob.label} {before:g} → {after:g}"
+                if not knob.choices
+                else f"{knob.label} {before} → {after}"
+            )
+    return changes
 
 
 def session_scenario() -> Scenario:
@@ -242,33 +303,173 @@ def compliance_panel(model: SocialCommerceModel):
     return card
 
 
-def labelled(measures: tuple[str, ...], title: str):
-    """A chart's finishing: its title and the metrics' labels in the legend."""
+def chart_figure(model: DashboardModel, measures: tuple[str, ...], title: str) -> Figure:
+    """Daily figures as Mesa's plot component draws them, labelled from the metric
+    declarations; in A/B mode B's lines, dashed, beside A's. Margins are fixed: a
+    tight bounding box would draw the figure twice, doubling the time of a redraw."""
+    fig = Figure()
+    fig.subplots_adjust(left=0.14, right=0.97, bottom=0.11, top=0.92)
+    ax = fig.subplots()
+    runs = [("", model)] if model.twin is None else [("A: ", model), ("B: ", model.twin)]
+    for (prefix, run), style in zip(runs, ("-", "--"), strict=False):
+        days = run.datacollector.get_model_vars_dataframe()
+        for i, name in enumerate(measures):
+            label = prefix + LABELS.get(name, name)
+            ax.plot(days.loc[:, name], linestyle=style, color=f"C{i}", label=label)
+    ax.set_title(title)
+    if len(ax.get_lines()) > 1:
+        ax.legend(loc="best")
+    if len(measures) == 1:
+        ax.set_ylabel(LABELS.get(measures[0], measures[0]))
+    ax.set_xlabel("Step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return fig
 
-    def finish(ax) -> None:
-        ax.set_title(title)
-        for line, name in zip(ax.get_lines(), measures, strict=False):
-            line.set_label(LABELS.get(name, name))
-        if len(measures) > 1:
-            ax.legend(loc="best")
-        else:
-            ax.set_ylabel(LABELS.get(measures[0], measures[0]))
 
-    return finish
+def chart(measures: tuple[str, ...], title: str) -> Callable[[DashboardModel], Any]:
+    """A panel of daily figures (one of PANELS)."""
+
+    def draw(model: DashboardModel):
+        figure = chart_figure(model, measures, title)
+        return solara.FigureMatplotlib(figure, format="png")
+
+    return draw
+
+
+def ab_rows(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each headline figure of A's and B's summaries and the difference B − A (None
+    where either has no value), with the three as read."""
+    rows = []
+    for name in HEADLINES:
+        metric = DECLARED[name]
+        first, second = a.get(name), b.get(name)
+        known = first is not None and second is not None and first == first and second == second
+        difference = second - first if known else None
+        rows.append(
+            {
+                "metric": name,
+                "label": metric.label,
+                "a": first,
+                "b": second,
+                "difference": difference,
+                "shown": (
+                    readable(metric, first),
+                    readable(metric, second),
+                    readable(metric, difference, signed=True),
+                ),
+            }
+        )
+    return rows
+
+
+def status_html(status: str) -> str:
+    """A compliance light: a coloured dot and its status in words."""
+    colour = COLOURS[status]
+    return (
+        f'<span style="display:inline-block;width:10px;height:10px;border-radius:5px;'
+        f'background:{colour};vertical-align:middle"></span> '
+        f'<span style="color:{colour}">{html.escape(status)}</span>'
+    )
+
+
+def ab_html(a: dict[str, Any], b: dict[str, Any], day: int, changes: list[str]) -> str:
+    """The A/B panel's text: what B changes, a table of the headline figures of A, B and
+    B − A, and each compliance rule's light for A and for B."""
+    escape = html.escape
+    cell = 'style="padding:1px 8px;text-align:right;white-space:nowrap"'
+    differs = (
+        f"B differs in: {escape('; '.join(changes))}"
+        if changes
+        else "B's policy is A's, so every difference is 0"
+    )
+    lines = [
+        f'<div class="sharelab-ab" style="font-size:13px;line-height:1.3">'
+        f"<b>A/B, day {day}</b>: A is this run's sliders, B the same world and seed "
+        f'(common random numbers) with B\'s sliders. <span class="sharelab-b-changes">'
+        f"{differs}</span>"
+        f'<table style="border-collapse:collapse;margin-top:4px">'
+        f'<tr><th style="text-align:left">figure, run so far</th><th {cell}>A</th>'
+        f"<th {cell}>B</th><th {cell}>B − A</th></tr>"
+    ]
+    for row in ab_rows(a, b):
+        shown_a, shown_b, shown_difference = (escape(text) for text in row["shown"])
+        lines.append(
+            f'<tr class="sharelab-ab-row" data-metric="{escape(row["metric"])}" '
+            f'data-difference="{escape(str(row["difference"]))}">'
+            f"<td>{escape(row['label'])}</td><td {cell}>{shown_a}</td>"
+            f"<td {cell}>{shown_b}</td><td {cell}><b>{shown_difference}</b></td></tr>"
+        )
+    lines.append(
+        '</table><table style="border-collapse:collapse;margin-top:6px">'
+        '<tr><th style="text-align:left">compliance rule</th>'
+        f"<th {cell}>A</th><th {cell}>B</th></tr>"
+    )
+    for light_a, light_b in zip(lights(a), lights(b), strict=True):
+        lines.append(
+            f'<tr class="sharelab-ab-light" data-indicator="{escape(light_a["indicator"])}" '
+            f'data-a="{escape(light_a["status"])}" data-b="{escape(light_b["status"])}">'
+            f"<td>{escape(light_a['rule'])}</td><td {cell}>{status_html(light_a['status'])}</td>"
+            f"<td {cell}>{status_html(light_b['status'])}</td></tr>"
+        )
+    lines.append("</table></div>")
+    return "".join(lines)
+
+
+def headline_html(summary: dict[str, Any], day: int) -> str:
+    """The A/B panel with A/B mode off: how to switch it on, and this run's headline
+    figures."""
+    escape = html.escape
+    rows = "".join(
+        f"<tr><td>{escape(DECLARED[name].label)}</td>"
+        f'<td style="padding:1px 8px;text-align:right">'
+        f"{escape(readable(DECLARED[name], summary.get(name)))}</td></tr>"
+        for name in HEADLINES
+    )
+    return (
+        f'<div class="sharelab-ab-off" style="font-size:13px;line-height:1.3">'
+        f"<b>Headline figures, day {day}</b>. A/B mode is off: to run a second policy, "
+        f"B, beside this one on the same seed, tick <i>A/B mode</i> in the sidebar, set "
+        f"the <i>B:</i> sliders and press Reset."
+        f'<table style="border-collapse:collapse;margin-top:4px">{rows}</table></div>'
+    )
+
+
+def ab_panel(model: DashboardModel):
+    """A against B in A/B mode; else this run's headline figures and how to switch it on."""
+    if model.twin is None:
+        shown = headline_html(model.summary(), model.day)
+    else:
+        shown = ab_html(model.summary(), model.twin.summary(), model.day, model.b_changes)
+    with solara.Card(style={"height": "100%", "overflow": "auto"}) as card:
+        solara.HTML(tag="div", unsafe_innerHTML=shown)
+    return card
+
+
+def trees_panel(model: SocialCommerceModel):
+    """The network view's largest recruitment trees."""
+    figure = network.figure(network.draw_trees, model)
+    image = solara.FigureMatplotlib(figure, format="png")
+    return solara.Div(children=[image], classes=["sharelab-trees"])
+
+
+def saturation_panel(model: SocialCommerceModel):
+    """The network view's saturation of the social graph."""
+    figure = network.figure(network.draw_saturation, model)
+    image = solara.FigureMatplotlib(figure, format="png")
+    return solara.Div(children=[image], classes=["sharelab-saturation"])
+
+
+NETWORK_PANELS = (trees_panel, saturation_panel)
 
 
 def components() -> list:
-    """The panels: compliance lights first, then the charts."""
-    charts = [
-        make_plot_component(
-            measures[0] if len(measures) == 1 else list(measures), labelled(measures, title)
-        )
-        for measures, title in PANELS
-    ]
-    return [compliance_panel, *charts]
+    """The panels: compliance lights and A/B first, then the charts, then the network
+    view."""
+    charts = [chart(measures, title) for measures, title in PANELS]
+    return [compliance_panel, ab_panel, *charts, *NETWORK_PANELS]
 
 
-def dashboard(scenario: Scenario, model: SocialCommerceModel | None = None):
+def dashboard(scenario: Scenario, model: DashboardModel | None = None):
     """The SolaraViz page for a scenario (a new model at its values unless given)."""
     params = model_params(scenario)
     model = model if model is not None else DashboardModel(base=scenario)
