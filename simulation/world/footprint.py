@@ -1,9 +1,10 @@
 """What a scenario will ask of the machine, estimated before anything is drawn: a run
 that cannot fit in memory is refused with the estimate, instead of dying half-way.
 
-The coefficients are measured (benchmarks/, Python 3.11, numpy 2): about 120 bytes and
-a microsecond to build each stored tie, a few hundred bytes per person, and 0.15 µs
-per person-day. On the complete graph no tie is stored, but every member invites
+The coefficients are measured (benchmarks/run.py, Python 3.11, numpy 2, at 1M and 10M
+people): about 32 bytes (rounded up: both directions' ids and trust) and 0.1 µs to
+build each stored tie, a few hundred bytes per person, and 0.07 µs per person-day.
+On the complete graph no tie is stored, but every member invites
 among everyone each day, so the day's invitation arrays grow with n²·invite_prob.
 The follower graph of the content channel, when used, takes about 100 bytes and a
 microsecond per follow to draw (measured at 200,000 people).
@@ -19,13 +20,13 @@ from simulation.scenario import ScenarioError
 from simulation.scenario.schema import Scenario
 
 INTERPRETER = 200 * 2**20  # bytes of Python, numpy, pandas and Mesa before any array
-PER_TIE = 128
+PER_TIE = 32
 PER_PERSON = 400
 PER_NEED = 24  # per person and product
 PER_INVITATION = 48
 EDGE_LINE = 12  # bytes of a typical 'u v' line of an edge list
-TIE_SECONDS = 1e-6
-PERSON_DAY_SECONDS = 1.5e-7
+TIE_SECONDS = 1e-7
+PERSON_DAY_SECONDS = 7e-8
 INVITATION_SECONDS = 2e-8
 PER_FOLLOW = 104  # peak bytes per follow while the follower graph is drawn (§7.16)
 FOLLOW_SECONDS = 1e-6
