@@ -494,7 +494,7 @@ def run_command(args: argparse.Namespace) -> int:
 def reuse_freed_memory() -> None:
     """Ask glibc's allocator to serve every array from its heap and keep what is freed
     (no fresh mmap per large array): a run's daily temporaries then reuse pages
-    instead of faulting new zeroed ones in, about 15% of a large run's time. The
+    instead of faulting new zeroed ones in, about 10% of a large run's time. The
     process keeps its peak memory until it exits, which suits one run; a no-op where
     the C library is not glibc."""
     if not sys.platform.startswith("linux"):

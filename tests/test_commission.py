@@ -21,7 +21,7 @@ from simulation.world.orders import (
     Payouts,
 )
 from simulation.world.people import People
-from tests.conftest import SCENARIOS
+from tests.conftest import SCENARIOS, hand_model
 
 N = 12
 OUTSIDER = 11
@@ -265,6 +265,15 @@ def test_a_ledger_that_loses_a_cent_stops_the_run_at_the_next_wallet_count():
         match=rf"day {WALLET_DAYS}: .*wallets gained 100 but payouts posted since day 0 101",
     ):
         ledger.close_day(expected)
+
+
+def test_a_wallet_written_outside_the_ledger_is_found_when_the_run_is_summarised():
+    model = hand_model([], 6)
+    model.run(3)
+    model.world.people.income[2] += 1
+    model.step()
+    with pytest.raises(LedgerImbalance, match="wallets gained 1 but payouts posted since day 0 0"):
+        model.summary()
 
 
 def test_next_upline_compresses_and_never_returns_the_person():

@@ -9,6 +9,7 @@ import numba
 import numpy as np
 
 from simulation.mechanisms.base import Day, Host, Mechanism
+from simulation.mechanisms.recruitment import per_day_seen
 from simulation.mechanisms.tiers import Tiers
 from simulation.scenario.schema import Scenario
 from simulation.world.catalogue import Catalogue
@@ -129,7 +130,7 @@ class Terms(NamedTuple):
     review_days: int
     price: int
     most: int
-    reach: float
+    reach: int
     held_days: float
     cost: float
     ban_prob: float
@@ -160,8 +161,10 @@ def _fake_counts(
         rate = rates[tier[i]]
         top = tier[i] >= last
         higher = min(tier[i] + 1, last)
-        spread_over = max(terms.day - joined_day[person], terms.review_days)
-        own_daily = 100 * ((sales[person] - faked[person]) / 100.0 / spread_over)
+        joined = joined_day[person]
+        own_daily = 100 * per_day_seen(
+            sales[person] - faked[person], joined, terms.day, terms.review_days
+        )
         gap = 0 if top else min_sales[higher] - period_sales[i]
         needed = np.int64(np.ceil(max(gap, 0) / terms.price))
         reachable = (not top) and needed > 0 and needed <= terms.reach and team_ok[i]
@@ -169,7 +172,7 @@ def _fake_counts(
         if reachable:
             tier_gain = (rates[higher] - rate) * own_daily * terms.held_days / max(needed, 1)
         gain = rate * terms.price + tier_gain - terms.cost
-        income_seen = 100 * (income[person] / 100.0 / spread_over)
+        income_seen = 100 * per_day_seen(income[person], joined, terms.day, terms.review_days)
         at_stake = rate * terms.price + terms.ban_prob * income_seen * terms.horizon_days
         if gain > terms.audit * at_stake:
             count[i] = min(needed, terms.most) if reachable else terms.most

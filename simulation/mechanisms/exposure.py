@@ -29,7 +29,8 @@ class Exposure(Mechanism):
         self.people.circle_trust[:] = host.policy.trust.baseline
         self.seen = np.zeros(self.people.n, dtype=np.int32)  # shares so far today
         self.level = np.zeros(self.people.n, dtype=np.float64)  # fatigue before today's
-        self.decays = np.empty(0)
+        self.decays = np.empty(0)  # exp(−decay·k), k = 0 … day
+        self.decays_rate = 0.0
 
     def configure(self, policy: Scenario) -> None:
         super().configure(policy)
@@ -44,8 +45,9 @@ class Exposure(Mechanism):
         share met, after erosion."""
         cfg = self.config
         people = self.people
-        if self.decays.size != day + 1:
+        if self.decays.size != day + 1 or self.decays_rate != cfg.fatigue_decay:
             self.decays = np.exp(-cfg.fatigue_decay * np.arange(day + 1))
+            self.decays_rate = cfg.fatigue_decay
         over = _expose(
             shares.receiver,
             shares.tie,
@@ -98,6 +100,9 @@ def _expose(
         if seen[person] == 0:
             elapsed = day - fatigue_day[person]
             if elapsed < 0:
+                for j in range(touched):
+                    seen[targets[j]] = 0
+                    level[targets[j]] = 0.0
                 raise ValueError("exposure on a day before the receiver's last")
             level[person] = fatigue[person] * decays[elapsed]
             targets[touched] = person

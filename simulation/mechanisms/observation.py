@@ -384,6 +384,7 @@ class Observation(Mechanism):
         return self.last
 
     def final(self) -> dict[str, Any]:
+        self.world.ledger.count_wallets()
         people, totals = self.people, self.compliance.totals
         ever = people.ever_members
         joins = np.array(self.joins, dtype=np.int64)

@@ -80,7 +80,9 @@ class Purchases(Mechanism):
         people = self.people
         cfg = self.config
         goods = self.catalogue
-        open_ = _in_market(shares.receiver, people.next_due, people.platform_trust, self.floor, day)
+        trust = people.platform_trust
+        floor = trust.dtype.type(self.floor)  # compared in trust's precision, as NumPy does
+        open_ = _in_market(shares.receiver, people.next_due, trust, floor, day)
         sender, receiver = shares.sender[open_], shares.receiver[open_]
         tie, product = shares.tie[open_], shares.product[open_]
         chance = _share_chances(

@@ -4,6 +4,7 @@ beats the entry fee and its effort; newcomers enter the tree under their sponsor
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from simulation.mechanisms.base import Day, Host, Mechanism
@@ -98,6 +99,7 @@ class Recruitment(Mechanism):
         return per_day_seen(people.income[ids], people.joined_day[ids], day, self.review_days)
 
 
+@numba.njit(cache=True)
 def per_day_seen(cents: np.ndarray, joined_day: np.ndarray, day: int, period: int) -> np.ndarray:
     """RMB a day that a member's cumulative `cents` show to someone who looks: spread over
     its membership, but over at least one review period, so a newcomer's first sale is

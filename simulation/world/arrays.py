@@ -122,7 +122,8 @@ def _spread(uniform: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 def grouped(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Order that sorts `keys` (stably), and the start and length of each run of equal
-    keys. Integer keys of at least 0 are radix-sorted, in time linear in their number."""
+    keys. From SMALL keys up, integer keys of at least 0 are radix-sorted, in time linear in
+    their number."""
     radix = keys.size >= SMALL and keys.dtype.kind in "iu"
     order = _radix_order(keys) if radix else np.empty(0, dtype=np.int64)
     if order.size != keys.size:

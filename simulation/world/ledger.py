@@ -165,30 +165,10 @@ class Ledger:
     def close_day(self, expected: Expected) -> DayBook:
         """Reconcile the day and keep its book; LedgerImbalance names what is off.
 
-        Every WALLET_DAYS days the wallets themselves are counted (a pass over
-        everyone) against the payouts and fees posted since the last count."""
+        Every WALLET_DAYS days the wallets themselves are counted (`count_wallets`)."""
         book = self.today
-        posted = (self._posted[0] + book.payouts, self._posted[1] + book.fees)
-        checks: tuple[tuple[str, int, str, int], ...] = ()
-        if book.day % WALLET_DAYS == 0:
-            counted = (int(self.income.sum()), int(self.fees_paid.sum()), book.day)
-            since = f"since day {self._counted[2]}"
-            checks = (
-                (
-                    "members' wallets gained",
-                    counted[0] - self._counted[0],
-                    f"payouts posted {since}",
-                    posted[0],
-                ),
-                (
-                    "members paid in fees",
-                    counted[1] - self._counted[1],
-                    f"fees posted {since}",
-                    posted[1],
-                ),
-            )
-            self._counted, posted = counted, (0, 0)
-        self._posted = posted
+        self._posted = (self._posted[0] + book.payouts, self._posted[1] + book.fees)
+        checks = self._wallet_checks() if book.day % WALLET_DAYS == 0 else ()
         checks += (
             ("sales posted", book.sales, "orders settled", expected.sales),
             ("fees posted", book.fees, "fees owed", expected.fees),
@@ -210,6 +190,34 @@ class Ledger:
             )
         self.books.append(book)
         return book
+
+    def count_wallets(self) -> None:
+        """Count every wallet (a pass over everyone) against the payouts and fees posted
+        since the last count; LedgerImbalance if they differ. The model counts every
+        WALLET_DAYS days and when the run is summarised."""
+        off = [f"{a} {x} but {b} {y}" for a, x, b, y in self._wallet_checks() if x != y]
+        if off:
+            raise LedgerImbalance("books do not reconcile (cents): " + "; ".join(off))
+
+    def _wallet_checks(self) -> tuple[tuple[str, int, str, int], ...]:
+        counted = (int(self.income.sum()), int(self.fees_paid.sum()), self.today.day)
+        since = f"since day {self._counted[2]}"
+        checks = (
+            (
+                "members' wallets gained",
+                counted[0] - self._counted[0],
+                f"payouts posted {since}",
+                self._posted[0],
+            ),
+            (
+                "members paid in fees",
+                counted[1] - self._counted[1],
+                f"fees posted {since}",
+                self._posted[1],
+            ),
+        )
+        self._counted, self._posted = counted, (0, 0)
+        return checks
 
     def _credit(self, lines: Payouts, sign: int) -> None:
         if lines.recipient.size == 0:

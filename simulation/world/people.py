@@ -105,15 +105,21 @@ class People:
             at = np.searchsorted(self._members, leavers)
             inside = at < self._members.size
             gone[at[inside][self._members[at[inside]] == leavers[inside]]] = True
-            self._members = self._members[~gone]
+            self._members = read_only(self._members[~gone])
         self.role[leavers] = FORMER
         self.left_day[leavers] = day
 
 
 def merged(ids: np.ndarray, fresh: np.ndarray) -> np.ndarray:
     """Ascending `ids` with `fresh` (none of them among `ids`; repeats allowed) added,
-    still ascending."""
+    still ascending; read-only, as every list People hands out."""
     fresh = np.unique(fresh)
     if fresh.size == 0:
         return ids
-    return np.insert(ids, np.searchsorted(ids, fresh), fresh)
+    return read_only(np.insert(ids, np.searchsorted(ids, fresh), fresh))
+
+
+def read_only(ids: np.ndarray) -> np.ndarray:
+    """`ids`, marked unwritable: People keeps these lists and hands them out as they are."""
+    ids.flags.writeable = False
+    return ids

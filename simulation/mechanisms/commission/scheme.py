@@ -129,7 +129,8 @@ class CommissionScheme:
         owed: Payouts | None = None,
     ) -> SettledDay:
         """Settle a day: `sponsor`, `tier`, `member` (still a member) and `qualified`
-        (may earn team pay) are per-person arrays; `owed` is pay the cap withheld on
+        (may earn team pay) are per-person arrays (`member` may be a `Where`, read only
+        at the ids settlement visits); `owed` is pay the cap withheld on
         earlier days (lines with no order), paid with the day's lines as the cap allows
         and forfeited by members who left.
 
