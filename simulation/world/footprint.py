@@ -2,8 +2,9 @@
 that cannot fit in memory is refused with the estimate, instead of dying half-way.
 
 The coefficients are measured (benchmarks/run.py, Python 3.11, numpy 2, at 1M and 10M
-people): about 32 bytes (rounded up: both directions' ids and trust) and 0.1 µs to
-build each stored tie, a few hundred bytes per person, and 0.07 µs per person-day.
+people): a conservative 128 bytes per stored tie (the Watts–Strogatz build peaks near
+60, an Erdős–Rényi build higher), 0.1 µs to build each, a few hundred bytes per person,
+and 0.07 µs per person-day.
 On the complete graph no tie is stored, but every member invites
 among everyone each day, so the day's invitation arrays grow with n²·invite_prob.
 The follower graph of the content channel, when used, takes about 100 bytes and a
@@ -20,7 +21,7 @@ from simulation.scenario import ScenarioError
 from simulation.scenario.schema import Scenario
 
 INTERPRETER = 200 * 2**20  # bytes of Python, numpy, pandas and Mesa before any array
-PER_TIE = 32
+PER_TIE = 128
 PER_PERSON = 400
 PER_NEED = 24  # per person and product
 PER_INVITATION = 48
