@@ -18,7 +18,8 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -507,6 +508,17 @@ def reuse_freed_memory() -> None:
         libc.mallopt(option, value)
 
 
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Inside the block SIGTERM raises KeyboardInterrupt, as Ctrl-C does, so a stopped
+    sweep or search ends the same way (what is done kept); the old handler after."""
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def changes_made(args: argparse.Namespace) -> list[str]:
     """What the command line changed in the scenario (`--set`, `--steps`), for the
     run's label; the seed is named beside it anyway."""
@@ -837,9 +849,9 @@ def sweep_command(args: argparse.Namespace) -> int:
         overrides=overrides,
         progress=not args.quiet,
     )
-    terminate = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        runs = sweep.run()
+        with terminate_as_interrupt():
+            runs = sweep.run()
     except KeyboardInterrupt:
         done = len(sweep.store.finished())
         print(
@@ -848,8 +860,6 @@ def sweep_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return INTERRUPTED
-    finally:
-        signal.signal(signal.SIGTERM, terminate)
     failed = runs[runs["status"] != "done"]
     expected = len(sweep.tasks())
     print(f"{len(runs)} of {expected} runs done ({len(failed)} failed) in {args.out}")
@@ -905,9 +915,9 @@ def calibrate_command(args: argparse.Namespace) -> int:
 def run_search(search: Search, out: Path) -> Any:
     """Run or resume a calibration or optimisation; Ctrl-C or SIGTERM keeps the trials
     done and returns None (with a line saying how to resume)."""
-    terminate = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        return search.run()
+        with terminate_as_interrupt():
+            return search.run()
     except KeyboardInterrupt:
         print(
             f"sharelab: interrupted; the trials done are kept in {out}: "
@@ -915,8 +925,6 @@ def run_search(search: Search, out: Path) -> Any:
             file=sys.stderr,
         )
         return None
-    finally:
-        signal.signal(signal.SIGTERM, terminate)
 
 
 def optimise_command(args: argparse.Namespace) -> int:
