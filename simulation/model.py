@@ -37,6 +37,7 @@ from simulation.mechanisms.sharing import Sharing
 from simulation.mechanisms.tiers import Tiers
 from simulation.scenario.loading import scenario_hash
 from simulation.scenario.schema import Scenario
+from simulation.world.threads import engine_threads, use_threads
 from simulation.world.world import build_world
 
 PLAN: tuple[type[Mechanism], ...] = (
@@ -94,6 +95,7 @@ class SocialCommerceModel(mesa.Model):
         self.policy = scenario
         self.day = 0
         self.world = build_world(scenario, self.seed)
+        self.threads = engine_threads(self.world.people.n)
         self.plan = self._build_plan(extra)
         self.metrics = RUN_METRICS + tuple(m for entry in self.plan for m in entry.metrics)
         self.columns = tuple(m.name for m in self.metrics if m.kind != "final")
@@ -129,6 +131,7 @@ class SocialCommerceModel(mesa.Model):
     def step(self) -> None:
         """One day: the plan, in order; then the day's row is collected."""
         self.day += 1
+        use_threads(self.threads)
         world = self.world
         world.streams.start_day(self.day)
         world.ledger.open_day(self.day)

@@ -10,17 +10,23 @@ import pytest
 from simulation.mechanisms.audits import BAN
 from simulation.mechanisms.base import Shares
 from simulation.mechanisms.churn import QUIT
+from simulation.mechanisms.purchases import _pick
 from simulation.mechanisms.sharing import SHARE_CONTACT
 from simulation.world.arrays import (
+    WEYL,
     binomial_from_uniform,
     consecutive,
+    group_sums,
+    grouped,
     pick_one,
     poisson_from_uniform,
+    spread,
 )
+from simulation.world.graph import WellMixedGraph
 from simulation.world.orders import PLATFORM
 from simulation.world.people import FORMER, MEMBER
 from simulation.world.streams import Streams
-from tests.conftest import hand_model, scenario
+from tests.conftest import graph_from_pairs, hand_model, scenario
 
 STAR = [(0, 4), (1, 4), (2, 4), (3, 4)]
 
@@ -59,6 +65,20 @@ def test_fatigue_decays_lazily_between_days():
     model.mechanism("exposure").receive(shares_to(graph, [0, 1], 4), day=1)
     model.mechanism("exposure").receive(shares_to(graph, [2], 4), day=3)
     assert people.fatigue[4] == pytest.approx(2 * math.exp(-0.5 * 2) + 1)
+
+
+def test_exposure_on_a_day_before_the_receivers_last_is_refused_and_changes_nothing():
+    _, graph, people, _, model = world(STAR, 5)
+    exposure = model.mechanism("exposure")
+    exposure.receive(shares_to(graph, [0], 4), day=3)
+    exposure.receive(shares_to(graph, [4], 0), day=1)
+    before = people.fatigue.copy(), people.fatigue_day.copy()
+    with pytest.raises(ValueError, match="before the receiver's last"):
+        exposure.receive(Shares(np.array([4, 0, 4]), np.array([0, 4, 0]), np.zeros(3, int)), day=2)
+    assert np.array_equal(people.fatigue, before[0]) and np.array_equal(
+        people.fatigue_day, before[1]
+    )
+    assert not exposure.seen.any() and not exposure.level.any()
 
 
 def test_repeated_shares_over_one_tie_erode_it_once_per_share():
@@ -375,3 +395,70 @@ def test_the_discount_saves_members_money_on_what_they_keep(returned, saved):
     _, _, people, _, model = world(STAR, 5, purchase=purchase)
     model.mechanism("purchases").self_purchase(np.array([0, 3]), day=1)
     assert list(people.discount_savings[[0, 3]]) == [saved, saved]
+
+
+@pytest.mark.parametrize("longest", [1, 7, 8, 129, 5000])
+def test_group_sums_are_reduceat_bit_for_bit(longest):
+    rng = np.random.default_rng(longest)
+    sizes = np.r_[longest, rng.integers(1, longest + 1, 30)]
+    keys = rng.permutation(np.repeat(np.arange(sizes.size), sizes))
+    values = np.log1p(-rng.random(keys.size) * 0.5)
+    order, starts, counts = grouped(keys)
+    expected = np.add.reduceat(values[order], starts)
+    assert np.array_equal(
+        group_sums(values, order, starts, counts).view(np.int64), expected.view(np.int64)
+    )
+    narrow = values.astype(np.float32)
+    assert group_sums(narrow, order, starts, counts).dtype == np.float32
+
+
+def test_a_buyers_share_is_chosen_where_its_draw_falls_in_the_running_total():
+    chance = np.array([0.25, 0.5, 0.125, 0.375, 0.0, 0.5])
+    order = np.array(
+        [1, 4, 0, 2, 3, 5]
+    )  # runs of chance[order]: [0.5, 0] [0.25, 0.125, 0.375] [0.5]
+    first, last = np.array([0, 2, 5]), np.array([1, 4, 5])
+    # running total 0.5, 0.5 | 0.75, 0.875, 1.25 | 1.75: a draw of 0.5 in the second run
+    # lands on 0.5 + 0.5 × 0.75 = 0.875, the end of its second share: the third is chosen
+    picks = _pick(chance, order, first, last, np.array([0.99, 0.5, 0.0]))
+    assert list(picks) == [0, 4, 5]
+    assert list(_pick(chance, order, first, last, np.array([0.0, 0.0, 0.5]))) == [0, 2, 5]
+    rng = np.random.default_rng(2)
+    chance, order = rng.random(1000) ** 3, rng.permutation(1000)
+    first = np.sort(rng.choice(1000, 80, replace=False))
+    last = np.r_[first[1:] - 1, 999]
+    uniform = rng.random(80)
+    weight = np.cumsum(chance[order])
+    before = np.where(first > 0, weight[np.maximum(first - 1, 0)], 0.0)
+    found = np.searchsorted(weight, before + uniform * (weight[last] - before), side="right")
+    assert np.array_equal(_pick(chance, order, first, last, uniform), np.minimum(found, last))
+
+
+def test_spread_contacts_are_each_members_contacts_at_its_spread_fractions():
+    graph = graph_from_pairs(6, [(0, 1), (0, 2), (0, 3), (1, 2), (4, 1)])  # 5 has no contact
+    members, counts = np.array([0, 5, 1, 4]), np.array([3, 2, 0, 2])
+    uniform = np.array([0.9, 0.3, 0.5, 0.1])
+    fractions = spread(uniform, counts)
+    assert np.allclose(fractions[:3], np.modf(0.9 + np.arange(3) * WEYL)[0])
+    sender, receiver, tie = graph.spread_contacts(members, counts, uniform)
+    expected = graph.contacts_at_fraction(np.repeat(members, counts), fractions)
+    assert [list(a) for a in (sender, receiver, tie)] == [list(a) for a in expected]
+    assert list(sender) == [0, 0, 0, 4, 4]
+    assert list(receiver) == [3, 2, 1, 1, 1]  # row of 0 is [1, 2, 3]: ⌊3 × frac(0.9 + kφ)⌋
+    assert all(graph.indices[tie] == receiver)
+    well_mixed = WellMixedGraph(4)
+    sender, receiver, _ = well_mixed.spread_contacts(np.array([2]), np.array([3]), np.array([0.0]))
+    assert list(sender) == [2, 2, 2] and 2 not in receiver
+
+
+def test_a_trust_exactly_at_its_floor_is_not_below_it():
+    floor = 0.7  # float32(0.7) < 0.7 in float64: compared in trust's own precision
+    sections = {
+        "churn": {"quit_prob": 1.0, "circle_trust_floor": floor, "platform_trust_floor": floor}
+    }
+    _, _, people, _, model = world(STAR, 5, **sections)
+    model.mechanism("recruitment").enrol(np.arange(4), np.full(4, -1), 0)
+    people.income[:4] = 1_000_00
+    people.circle_trust[:4] = [floor, floor, np.nextafter(np.float32(floor), 0), floor]
+    people.platform_trust[:4] = [floor, np.nextafter(np.float32(floor), 0), floor, floor]
+    assert sorted(model.mechanism("churn").churn(day=1)) == [1, 2]

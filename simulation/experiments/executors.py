@@ -59,12 +59,22 @@ def executor(workers: int = 1, dask: str | None = None) -> Iterator[Executor]:
         from loky import ProcessPoolExecutor
 
         pool = ProcessPoolExecutor(
-            max_workers=workers, initializer=watch_parent, initargs=(os.getpid(),)
+            max_workers=workers,
+            initializer=watch_parent,
+            initargs=(os.getpid(),),
+            env=threads_per_worker(workers),
         )
         try:
             yield pool
         finally:
             pool.shutdown(wait=True, kill_workers=True)
+
+
+def threads_per_worker(workers: int) -> dict[str, str]:
+    """Environment giving each of `workers` processes its share of the cores for the
+    engine's parallel loops (numba's threads busy-wait between loops, so more threads
+    than cores in all would slow every run)."""
+    return {"NUMBA_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // max(workers, 1)))}
 
 
 def watch_parent(parent: int) -> None:
@@ -91,6 +101,7 @@ def _dask_executor(workers: int, address: str) -> Iterator[Executor]:
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
+            env=threads_per_worker(workers),
         )
         client = Client(cluster)
     else:

@@ -56,13 +56,14 @@ class Brushing(Mechanism):
     def step(self, day: Day) -> None:
         day.orders["fake"] = self.brush(day.number)
 
-    def team_qualifies(
-        self, members: np.ndarray, period_sales: np.ndarray, tier: np.ndarray
-    ) -> np.ndarray:
-        """Whether each member's team already meets `tier`'s team thresholds (size and the
-        period's team sales): fakes cannot make a team."""
+    def team_qualifies(self, members: np.ndarray) -> np.ndarray:
+        """Whether each member's team already meets its next tier's team thresholds
+        (size and the period's team sales): fakes cannot make a team."""
         if not (self.min_team.any() or self.min_team_sales.any()):
             return np.ones(members.size, dtype=bool)
+        people = self.people
+        tier = np.minimum(people.tier[members].astype(np.int64) + 1, self.rates.size - 1)
+        period_sales = people.sales[members] - people.sales_at_period_start[members]
         team, team_sales = self.tiers.teams(members, period_sales)
         return (team >= self.min_team[tier]) & (team_sales >= self.min_team_sales[tier])
 
@@ -78,14 +79,11 @@ class Brushing(Mechanism):
         people = self.people
         members = people.members
         rates = self.rates
-        tier = people.tier[members].astype(np.int64)
-        next_tier = np.minimum(tier + 1, rates.size - 1)
-        period_sales = people.sales[members] - people.sales_at_period_start[members]
         count = _fake_counts(
             members,
-            tier,
-            period_sales,
-            self.team_qualifies(members, period_sales, next_tier),
+            people.tier,
+            people.sales_at_period_start,
+            self.team_qualifies(members),
             people.sales,
             people.faked_sales,
             people.income,
@@ -138,11 +136,11 @@ class Terms(NamedTuple):
     audit: float
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _fake_counts(
     members: np.ndarray,
     tier: np.ndarray,
-    period_sales: np.ndarray,
+    period_start: np.ndarray,
     team_ok: np.ndarray,
     sales: np.ndarray,
     faked: np.ndarray,
@@ -153,19 +151,21 @@ def _fake_counts(
     terms: Terms,
 ) -> np.ndarray:
     """Fake orders each member places today (0 when the gain does not beat the
-    expected penalty), in one pass over the members."""
+    expected penalty), in one pass over the members; `tier` and `period_start` (sales
+    at the period's start) per person, `team_ok` per member."""
     count = np.zeros(members.size, dtype=np.int64)
     last = rates.size - 1
-    for i in range(members.size):
+    for i in numba.prange(members.size):
         person = members[i]
-        rate = rates[tier[i]]
-        top = tier[i] >= last
-        higher = min(tier[i] + 1, last)
+        level = np.int64(tier[person])
+        rate = rates[level]
+        top = level >= last
+        higher = min(level + 1, last)
         joined = joined_day[person]
         own_daily = 100 * per_day_seen(
             sales[person] - faked[person], joined, terms.day, terms.review_days
         )
-        gap = 0 if top else min_sales[higher] - period_sales[i]
+        gap = 0 if top else min_sales[higher] - (sales[person] - period_start[person])
         needed = np.int64(np.ceil(max(gap, 0) / terms.price))
         reachable = (not top) and needed > 0 and needed <= terms.reach and team_ok[i]
         tier_gain = 0.0

@@ -3,6 +3,9 @@ platform, or inactivity (§7.8)."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import numba
 import numpy as np
 
 from simulation.mechanisms.base import Day, Mechanism
@@ -37,18 +40,72 @@ class Churn(Mechanism):
         people = self.people
         cfg = self.config
         members = people.members
-        tenure = day - people.joined_day[members]
         gained = net_income(people, members, "need", self.policy.purchase.gross_margin)
-        net_rate = gained / 100.0 / np.maximum(tenure, 1)
-        poor = (tenure >= cfg.grace_days) & (net_rate < cfg.reservation_income)
-        weary = people.circle_trust[members] < cfg.circle_trust_floor
-        wary = people.platform_trust[members] < cfg.platform_trust_floor
-        unhappy = poor | weary | wary
-        relief = 1.0 - self.policy.community.churn_relief * people.belonging[members]
-        leave = unhappy & (self.world.streams.draw(QUIT, members) < cfg.quit_prob * relief)
-        if cfg.inactive_days > 0:
-            last = np.maximum(people.joined_day[members], people.last_active_day[members])
-            leave |= day - last >= cfg.inactive_days
+        leave = _leaving(
+            members,
+            gained,
+            self.world.streams.draw(QUIT, members),
+            people.joined_day,
+            people.last_active_day,
+            people.circle_trust,
+            people.platform_trust,
+            people.belonging,
+            day,
+            Terms(
+                grace_days=cfg.grace_days,
+                reservation_income=cfg.reservation_income,
+                circle_trust_floor=people.circle_trust.dtype.type(cfg.circle_trust_floor),
+                platform_trust_floor=people.platform_trust.dtype.type(cfg.platform_trust_floor),
+                churn_relief=self.policy.community.churn_relief,
+                quit_prob=cfg.quit_prob,
+                inactive_days=cfg.inactive_days,
+            ),
+        )
         leavers = members[leave]
         people.leave(leavers, day)
         return leavers
+
+
+class Terms(NamedTuple):
+    """The churn keys a member's leaving is judged by; trust floors in trust's own
+    precision, as NumPy compares them."""
+
+    grace_days: int
+    reservation_income: float
+    circle_trust_floor: np.floating
+    platform_trust_floor: np.floating
+    churn_relief: float
+    quit_prob: float
+    inactive_days: int
+
+
+@numba.njit(cache=True, parallel=True)
+def _leaving(
+    members: np.ndarray,
+    gained: np.ndarray,
+    uniform: np.ndarray,
+    joined_day: np.ndarray,
+    last_active_day: np.ndarray,
+    circle_trust: np.ndarray,
+    platform_trust: np.ndarray,
+    belonging: np.ndarray,
+    day: int,
+    terms: Terms,
+) -> np.ndarray:
+    """Whether each member leaves today: unhappy (poor past its grace days, a worn-out
+    circle, or lost trust in the platform) and drawing under quit_prob × relief, or
+    inactive for inactive_days (0: never)."""
+    leave = np.empty(members.size, dtype=np.bool_)
+    for i in numba.prange(members.size):
+        person = members[i]
+        tenure = day - joined_day[person]
+        net_rate = gained[i] / 100.0 / max(tenure, 1)
+        poor = tenure >= terms.grace_days and net_rate < terms.reservation_income
+        weary = circle_trust[person] < terms.circle_trust_floor
+        wary = platform_trust[person] < terms.platform_trust_floor
+        relief = 1.0 - terms.churn_relief * belonging[person]
+        quits = (poor or weary or wary) and uniform[i] < terms.quit_prob * relief
+        last = max(joined_day[person], last_active_day[person])
+        idle = terms.inactive_days > 0 and day - last >= terms.inactive_days
+        leave[i] = quits or idle
+    return leave

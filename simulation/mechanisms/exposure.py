@@ -8,7 +8,7 @@ import numpy as np
 
 from simulation.mechanisms.base import Day, Host, Mechanism, Shares
 from simulation.scenario.schema import Scenario
-from simulation.world.arrays import distinct, grouped
+from simulation.world.arrays import distinct, group_sums, grouped
 from simulation.world.people import State
 
 
@@ -58,6 +58,7 @@ class Exposure(Mechanism):
             cfg.fatigue_tolerance,
             self.seen,
             self.level,
+            numba.get_num_threads(),
         )
         if over.size and cfg.erosion > 0:
             ties, hits = distinct(over)
@@ -70,13 +71,13 @@ class Exposure(Mechanism):
         order, starts, counts = grouped(shares.sender)
         if starts.size == 0:
             return
-        senders = shares.sender[order][starts]
-        today = np.add.reduceat(met_trust[order], starts) / counts
+        senders = shares.sender[order[starts]]
+        today = group_sums(met_trust, order, starts, counts) / counts
         circle = self.people.circle_trust
         circle[senders] = 0.9 * circle[senders] + 0.1 * today
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _expose(
     receiver: np.ndarray,
     tie: np.ndarray,
@@ -87,34 +88,41 @@ def _expose(
     tolerance: float,
     seen: np.ndarray,
     level: np.ndarray,
+    parts: int,
 ) -> np.ndarray:
     """Raise each receiver's fatigue by its shares of the day, in order: the k-th
     (k = 1, 2, …) brings it to F·decays[day − last day] + k, and the ties of those past
-    `tolerance` are returned. `seen` and `level` are per-person scratch, left at 0."""
-    over = np.empty(receiver.size, dtype=tie.dtype)
-    targets = np.empty(receiver.size, dtype=np.int64)
-    found = 0
-    touched = 0
-    for i in range(receiver.size):
-        person = receiver[i]
-        if seen[person] == 0:
-            elapsed = day - fatigue_day[person]
-            if elapsed < 0:
-                for j in range(touched):
-                    seen[targets[j]] = 0
-                    level[targets[j]] = 0.0
-                raise ValueError("exposure on a day before the receiver's last")
-            level[person] = fatigue[person] * decays[elapsed]
-            targets[touched] = person
-            touched += 1
-        if level[person] + seen[person] + 1 > tolerance:
-            over[found] = tie[i]
-            found += 1
-        seen[person] += 1
-    for j in range(touched):
-        person = targets[j]
-        fatigue[person] = level[person] + seen[person]
-        fatigue_day[person] = day
-        seen[person] = 0
-        level[person] = 0.0
-    return over[:found]
+    `tolerance` are returned. `seen` and `level` are per-person scratch, left at 0. Each
+    of `parts` threads takes the receivers of one range of ids, so no two touch the
+    same person."""
+    people = fatigue.size
+    past = np.zeros(receiver.size, dtype=np.bool_)
+    early = 0
+    for part in numba.prange(parts):
+        low, high = part * people // parts, (part + 1) * people // parts
+        for i in range(receiver.size):
+            person = receiver[i]
+            if person < low or person >= high:
+                continue
+            if seen[person] == 0:
+                elapsed = day - fatigue_day[person]
+                if elapsed < 0:
+                    early += 1
+                    continue
+                level[person] = fatigue[person] * decays[elapsed]
+            past[i] = level[person] + seen[person] + 1 > tolerance
+            seen[person] += 1
+    for part in numba.prange(parts):
+        low, high = part * people // parts, (part + 1) * people // parts
+        for i in range(receiver.size):
+            person = receiver[i]
+            if person < low or person >= high or seen[person] == 0:
+                continue
+            if early == 0:
+                fatigue[person] = level[person] + seen[person]
+                fatigue_day[person] = day
+            seen[person] = 0
+            level[person] = 0.0
+    if early > 0:
+        raise ValueError("exposure on a day before the receiver's last")
+    return tie[np.flatnonzero(past)]

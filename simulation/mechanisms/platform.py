@@ -5,6 +5,7 @@ training its members (§7.1, §7.11, §7.14)."""
 from __future__ import annotations
 
 import mesa
+import numba
 import numpy as np
 
 from simulation.mechanisms.base import Day, Host, Mechanism
@@ -63,12 +64,13 @@ class Platform(Mechanism, mesa.Agent):
 
     def train(self, members: np.ndarray) -> None:
         """Spend the day's training budget on every member, plus its tier's extra."""
-        people = self.people
-        spend = cents(self.config.training_budget) + self.training_extra[people.tier[members]]
-        if members.size == 0 or not spend.any():
+        budget = cents(self.config.training_budget)
+        if members.size == 0 or (budget == 0 and not self.training_extra.any()):
             return
-        people.trained[members] += spend
-        self.world.ledger.post_training(int(spend.sum()))
+        people = self.people
+        spent = _train(members, people.tier, self.training_extra, budget, people.trained)
+        if spent:
+            self.world.ledger.post_training(spent)
 
     def steer_payouts(self, day: Day) -> None:
         """Every feedback_days, move every direct rate one step toward the target payout
@@ -88,3 +90,17 @@ class Platform(Mechanism, mesa.Agent):
             for tier in day.policy.tiers
         ]
         day.policy = with_overrides(day.policy, {"tiers": tiers})
+
+
+@numba.njit(cache=True, parallel=True)
+def _train(
+    members: np.ndarray, tier: np.ndarray, extra: np.ndarray, budget: int, trained: np.ndarray
+) -> int:
+    """Add budget + its tier's extra to each of the (distinct) members' training; the
+    cents spent in all."""
+    spent = 0
+    for i in numba.prange(members.size):
+        spend = budget + extra[tier[members[i]]]
+        trained[members[i]] += spend
+        spent += spend
+    return spent

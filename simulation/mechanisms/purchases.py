@@ -3,12 +3,14 @@ themselves, advertising brings direct buyers; each order moves trust (§7.4, §7
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 
 from simulation.mechanisms.base import Day, Host, Mechanism, Shares
 from simulation.scenario.schema import Scenario
-from simulation.world.arrays import grouped, sorted_unique
+from simulation.world.arrays import group_sums, grouped, sorted_unique
 from simulation.world.catalogue import Catalogue
 from simulation.world.orders import NO_REFUND, PLATFORM, Orders
 from simulation.world.people import MEMBER, NEVER, People, State
@@ -82,7 +84,7 @@ class Purchases(Mechanism):
         goods = self.catalogue
         trust = people.platform_trust
         floor = trust.dtype.type(self.floor)  # compared in trust's precision, as NumPy does
-        open_ = _in_market(shares.receiver, people.next_due, trust, floor, day)
+        open_ = np.flatnonzero(_in_market(shares.receiver, people.next_due, trust, floor, day))
         sender, receiver = shares.sender[open_], shares.receiver[open_]
         tie, product = shares.tie[open_], shares.product[open_]
         chance = _share_chances(
@@ -91,7 +93,8 @@ class Purchases(Mechanism):
             product,
             met_trust[open_],
             np.exp(-cfg.fatigue_sensitivity * people.fatigue[receiver]),
-            cfg.conversion * self.skill(sender),
+            people.trained,
+            Skill(cfg.conversion, self.training_effect, self.training_halfway),
             people.hype,
             people.need,
             goods.shareability,
@@ -111,17 +114,11 @@ class Purchases(Mechanism):
         draw), from one exposure chosen in proportion to p (the `choose` draw). Returns
         the buyers and the index of each one's chosen exposure."""
         order, starts, counts = grouped(receiver)
-        chance, buyer = chance[order], receiver[order][starts]
-        none = (
-            np.add.reduceat(np.log1p(-np.minimum(chance, 1 - 1e-12)), starts) if starts.size else []
-        )
+        buyer = receiver[order[starts]]
+        none = group_sums(np.log1p(-np.minimum(chance, 1 - 1e-12)), order, starts, counts)
         buys = self.draw(respond, buyer) < -np.expm1(none)
         buyer, first, last = buyer[buys], starts[buys], (starts + counts - 1)[buys]
-        weight = np.cumsum(chance)
-        before = np.where(first > 0, weight[np.maximum(first - 1, 0)], 0.0)
-        total = weight[last] - before
-        pick = np.searchsorted(weight, before + self.draw(choose, buyer) * total, side="right")
-        return buyer, order[np.minimum(pick, last)]
+        return buyer, order[_pick(chance, order, first, last, self.draw(choose, buyer))]
 
     def repurchase(self, day: int, pull: float = 0.0) -> tuple[Orders, int]:
         """Past buyers at the end of their cycle reorder from their last seller (or the
@@ -206,8 +203,10 @@ class Purchases(Mechanism):
     def skill(self, members: np.ndarray) -> np.ndarray:
         """Conversion multiplier from training, with diminishing returns:
         1 + effect · T / (T + halfway), T the RMB of training a member has had."""
-        trained = self.people.trained[members] / 100.0
-        return 1.0 + self.training_effect * trained / (trained + self.training_halfway)
+        return _skills(
+            np.atleast_1d(self.people.trained[members]),
+            Skill(1.0, self.training_effect, self.training_halfway),
+        ).reshape(np.shape(members))
 
     def in_market(self, people_ids: np.ndarray, day: int) -> np.ndarray:
         """Who needs the product again and still trusts the platform enough to buy."""
@@ -287,41 +286,88 @@ def retail_customers(people: People, since: int) -> np.ndarray:
     return np.bincount(people.last_seller[recent], minlength=people.n)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _in_market(
     receiver: np.ndarray, next_due: np.ndarray, trust: np.ndarray, floor: float, day: int
 ) -> np.ndarray:
-    """Positions of the shares whose receiver is in the market (`Purchases.in_market`)."""
-    found = np.empty(receiver.size, dtype=np.int64)
-    count = 0
-    for i in range(receiver.size):
+    """Whether each share's receiver is in the market (`Purchases.in_market`)."""
+    open_ = np.empty(receiver.size, dtype=np.bool_)
+    for i in numba.prange(receiver.size):
         person = receiver[i]
-        if next_due[person] <= day and trust[person] >= floor:
-            found[count] = i
-            count += 1
-    return found[:count]
+        open_[i] = next_due[person] <= day and trust[person] >= floor
+    return open_
+
+
+@numba.njit(cache=True, parallel=True)
+def _pick(
+    chance: np.ndarray, order: np.ndarray, first: np.ndarray, last: np.ndarray, uniform: np.ndarray
+) -> np.ndarray:
+    """For each buyer's run [first, last] of chance[order], the position its uniform
+    falls at in the run's share of the running total (as searchsorted on np.cumsum
+    finds it; the last of the run at most)."""
+    weight = np.empty(order.size, dtype=np.float64)
+    if order.size:
+        weight[0] = chance[order[0]]
+    for i in range(1, order.size):
+        weight[i] = weight[i - 1] + chance[order[i]]
+    pick = np.empty(first.size, dtype=np.int64)
+    for b in numba.prange(first.size):
+        before = weight[first[b] - 1] if first[b] > 0 else 0.0
+        target = before + uniform[b] * (weight[last[b]] - before)
+        low, high = first[b], last[b] + 1
+        while low < high:
+            middle = (low + high) // 2
+            if weight[middle] > target:
+                high = middle
+            else:
+                low = middle + 1
+        pick[b] = min(low, last[b])
+    return pick
+
+
+class Skill(NamedTuple):
+    """A share's base chance: conversion × (1 + effect · T / (T + halfway)), T the RMB
+    of training its sender has had."""
+
+    conversion: float
+    effect: float
+    halfway: float
 
 
 @numba.njit(cache=True)
+def _skill(cents: np.int64, skill: Skill) -> float:
+    trained = cents / 100.0
+    return skill.conversion * (1.0 + skill.effect * trained / (trained + skill.halfway))
+
+
+@numba.njit(cache=True, parallel=True)
+def _skills(cents: np.ndarray, skill: Skill) -> np.ndarray:
+    out = np.empty(cents.size, dtype=np.float64)
+    for i in numba.prange(cents.size):
+        out[i] = _skill(cents[i], skill)
+    return out
+
+
+@numba.njit(cache=True, parallel=True)
 def _share_chances(
     sender: np.ndarray,
     receiver: np.ndarray,
     product: np.ndarray,
     trust: np.ndarray,
     fade: np.ndarray,
-    base: np.ndarray,
+    trained: np.ndarray,
+    skill: Skill,
     hype: np.ndarray,
     need: np.ndarray,
     shareability: np.ndarray,
     price_factor: np.ndarray,
 ) -> np.ndarray:
     """Each share's chance to convert (`Purchases.respond`), the factors multiplied in
-    the order and precision NumPy would use; base = conversion × the sender's skill,
-    fade = exp(−s·fatigue) of the receiver."""
+    the order and precision NumPy would use; fade = exp(−s·fatigue) of the receiver."""
     chance = np.empty(sender.size, dtype=np.float64)
-    for i in range(sender.size):
+    for i in numba.prange(sender.size):
         seller, buyer, item = sender[i], receiver[i], product[i]
-        p = base[i] * np.float64(np.float32(1.0) + hype[seller])
+        p = _skill(trained[seller], skill) * np.float64(np.float32(1.0) + hype[seller])
         p = p * trust[i]
         p = p * np.float64(need[buyer, item])
         p = p * shareability[item]

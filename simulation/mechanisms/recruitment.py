@@ -10,7 +10,7 @@ import numpy as np
 from simulation.mechanisms.base import Day, Host, Mechanism
 from simulation.mechanisms.tiers import Tiers
 from simulation.scenario.schema import Scenario
-from simulation.world.arrays import binomial_from_uniform, consecutive, pick_one
+from simulation.world.arrays import binomial_from_uniform, pick_one
 from simulation.world.catalogue import Catalogue
 from simulation.world.people import CONSUMER
 from simulation.world.streams import slot
@@ -69,8 +69,7 @@ class Recruitment(Mechanism):
         degree = graph.degree_of(senders)
         invites = binomial_from_uniform(draw(INVITES, senders), degree, cfg.invite_prob)
         first = (draw(FIRST_CONTACT, senders) * degree).astype(np.int64)
-        inviter = np.repeat(senders, invites)
-        contact, tie = graph.contact_at(inviter, consecutive(first, invites, degree))
+        inviter, contact, tie = graph.consecutive_contacts(senders, first, invites)
         open_ = people.role[contact] == CONSUMER
         inviter, contact, tie = inviter[open_], contact[open_], tie[open_]
         told = np.maximum(self.daily_income(inviter, day), cfg.income_claim)

@@ -125,7 +125,7 @@ def net_income(people: People, ids: np.ndarray, valuation: str, gross_margin: fl
     )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _net_income(
     ids: np.ndarray,
     package: np.ndarray,
@@ -139,7 +139,7 @@ def _net_income(
 ) -> np.ndarray:
     """`net_income` over `ids` in one pass: goods = package / divisor (× largest need)."""
     net = np.empty(ids.size, dtype=np.float64)
-    for i in range(ids.size):
+    for i in numba.prange(ids.size):
         person = ids[i]
         goods = np.float64(package[person])
         if divisor != 1.0:

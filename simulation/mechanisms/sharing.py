@@ -44,9 +44,9 @@ class Sharing(Mechanism):
         intensity = self.config.shares_per_day * effort * private
         draw = self.world.streams.draw
         counts = poisson_from_uniform(draw(SHARE_COUNT, members), intensity)
-        fractions = spread(draw(SHARE_CONTACT, members), counts)
-        senders = np.repeat(members, counts)
-        sender, receiver, tie = self.world.graph.contacts_at_fraction(senders, fractions)
+        sender, receiver, tie = self.world.graph.spread_contacts(
+            members, counts, draw(SHARE_CONTACT, members)
+        )
         goods = self.catalogue
         if goods.size == 1:
             product = np.zeros(sender.size, dtype=np.int64)

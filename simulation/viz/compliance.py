@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
 from simulation.mechanisms.compliance import RULES
-from simulation.viz.plots import LABELS, has_data
+from simulation.viz.plots import LABELS, has_data, margins
 
 CJK = re.compile(r"[\u3000-\u9fff\uff08\uff09]+")
 
@@ -59,8 +59,8 @@ def draw_thresholds(ax: plt.Axes, indicator: str) -> None:
 def compliance_figure(summary: dict[str, Any], timeseries: pd.DataFrame) -> plt.Figure:
     """Top: one line per rule, red when breached; bottom: the indicators that are ever
     applicable and nonzero, day by day, with each rule's threshold."""
-    fig = plt.figure(figsize=(15, 10), layout="constrained")
-    grid = fig.add_gridspec(3, 3, height_ratios=[1.4, 1, 1])
+    fig = plt.figure(figsize=(15, 10))
+    grid = fig.add_gridspec(3, 3, height_ratios=[1.4, 1, 1], **margins(15, 10))
     board = fig.add_subplot(grid[0, :])
     board.set_axis_off()
     board.set_title("Compliance rules at the end of the run", loc="left")

@@ -30,14 +30,14 @@ def poisson_from_uniform(uniform: np.ndarray, mean: np.ndarray) -> np.ndarray:
     return _invert_poisson(uniform, mean, term, term.copy())
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _invert_poisson(
     uniform: np.ndarray, mean: np.ndarray, term: np.ndarray, cdf: np.ndarray
 ) -> np.ndarray:
     """The count at which each CDF first passes its uniform; terms and CDF in the dtype
     of `mean`, each ratio in float64, as NumPy's arithmetic would do them."""
     count = np.zeros(uniform.size, dtype=np.int64)
-    for i in range(uniform.size):
+    for i in numba.prange(uniform.size):
         while uniform[i] >= cdf[i] and term[i] > 0:
             count[i] += 1
             term[i] = term[i] * (np.float64(mean[i]) / np.float64(count[i]))
@@ -64,7 +64,7 @@ def binomial_from_uniform(uniform: np.ndarray, trials: np.ndarray, prob: float) 
     return count
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _invert_binomial(
     uniform: np.ndarray,
     trials: np.ndarray,
@@ -76,7 +76,7 @@ def _invert_binomial(
 ) -> None:
     """Into `count`, where not `large`: the count at which each CDF first passes its
     uniform, each term the last times (trials − k)/(k + 1)·odds."""
-    for i in range(uniform.size):
+    for i in numba.prange(uniform.size):
         if large[i] or uniform[i] < cdf[i]:
             continue
         while True:
@@ -108,16 +108,22 @@ def spread(uniform: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return _spread(np.asarray(uniform, dtype=np.float64), np.asarray(counts, dtype=np.int64))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _spread(uniform: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    fractions = np.empty(counts.sum(), dtype=np.float64)
-    at = 0
-    for owner in range(counts.size):
+    ends = np.cumsum(counts)
+    fractions = np.empty(ends[-1] if ends.size else 0, dtype=np.float64)
+    for owner in numba.prange(counts.size):
+        start = ends[owner] - counts[owner]
         for rank in range(counts[owner]):
-            point = uniform[owner] + rank * WEYL
-            fractions[at] = point - np.floor(point)
-            at += 1
+            fractions[start + rank] = weyl_point(uniform[owner], rank)
     return fractions
+
+
+@numba.njit(cache=True)
+def weyl_point(uniform: float, rank: int) -> float:
+    """frac(u + rank·φ): item `rank` of an owner's Weyl sequence started at `uniform`."""
+    point = uniform + rank * WEYL
+    return point - np.floor(point)
 
 
 def grouped(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -191,6 +197,64 @@ def _radix_order(keys: np.ndarray) -> np.ndarray:
         shift += DIGIT_BITS
         if (high >> shift) == 0:
             return order
+
+
+def group_sums(
+    values: np.ndarray, order: np.ndarray, starts: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    """Per run of `grouped`, the sum of `values` over it: np.add.reduceat(values[order],
+    starts), bit for bit, without gathering `values` first (float64 values; others
+    are summed by NumPy, in their own precision)."""
+    if values.dtype != np.float64:
+        return np.add.reduceat(values[order], starts) if starts.size else values[:0]
+    return _group_sums(values, order, starts, counts)
+
+
+@numba.njit(cache=True, parallel=True)
+def _group_sums(
+    values: np.ndarray, order: np.ndarray, starts: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    """A run's sum as NumPy's reduceat takes it: its first value plus the pairwise sum
+    of the rest."""
+    sums = np.empty(starts.size, dtype=np.float64)
+    for run in numba.prange(starts.size):
+        first = starts[run]
+        sums[run] = values[order[first]]
+        if counts[run] > 1:
+            sums[run] += _pairwise_sum(values, order, first + 1, counts[run] - 1)
+    return sums
+
+
+@numba.njit(cache=True)
+def _pairwise_sum(values: np.ndarray, order: np.ndarray, low: int, n: int) -> float:
+    """NumPy's pairwise summation of values[order[low : low + n]]: in order below 8
+    terms, eight running sums up to 128, halves (at a multiple of 8) above."""
+    if n < 8:
+        total = -0.0
+        for i in range(n):
+            total += values[order[low + i]]
+        return total
+    if n <= 128:
+        sums = np.empty(8, dtype=np.float64)
+        for lane in range(8):
+            sums[lane] = values[order[low + lane]]
+        i = 8
+        while i < n - n % 8:
+            for lane in range(8):
+                sums[lane] += values[order[low + i + lane]]
+            i += 8
+        total = ((sums[0] + sums[1]) + (sums[2] + sums[3])) + (
+            (sums[4] + sums[5]) + (sums[6] + sums[7])
+        )
+        while i < n:
+            total += values[order[low + i]]
+            i += 1
+        return total
+    half = n // 2
+    half -= half % 8
+    return _pairwise_sum(values, order, low, half) + _pairwise_sum(
+        values, order, low + half, n - half
+    )
 
 
 def distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

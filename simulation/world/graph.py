@@ -11,6 +11,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from simulation.world.arrays import consecutive, spread, weyl_point
+
 INSERTION_ROW = 32  # rows up to this length are sorted by insertion, longer by quicksort
 
 
@@ -115,6 +117,22 @@ class ContactGraph:
         receivers, ties = self.contact_at(senders, offsets)
         return senders, receivers, ties
 
+    def spread_contacts(
+        self, members: np.ndarray, counts: np.ndarray, uniform: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`counts[i]` contacts of each member, at the fractions `spread` draws from its
+        `uniform[i]` (members with no contact drop out): (sender, receiver, tie)."""
+        return self.contacts_at_fraction(np.repeat(members, counts), spread(uniform, counts))
+
+    def consecutive_contacts(
+        self, senders: np.ndarray, first: np.ndarray, counts: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`counts[i]` consecutive contacts of each sender from offset `first[i]`,
+        wrapping around its row (`consecutive`): (sender, contact, tie)."""
+        repeated = np.repeat(senders, counts)
+        offsets = consecutive(first, counts, self.degree_of(senders))
+        return repeated, *self.contact_at(repeated, offsets)
+
 
 class SocialGraph(ContactGraph):
     """An undirected graph stored as directed ties in CSR form, rows sorted."""
@@ -171,40 +189,129 @@ class SocialGraph(ContactGraph):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return _contacts_at_fraction(self.indptr, self.indices, senders, fractions)
 
+    def spread_contacts(
+        self, members: np.ndarray, counts: np.ndarray, uniform: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return _spread_contacts(
+            self.indptr,
+            self.indices,
+            members,
+            np.asarray(counts, dtype=np.int64),
+            np.asarray(uniform, dtype=np.float64),
+        )
 
-@numba.njit(cache=True)
+    def consecutive_contacts(
+        self, senders: np.ndarray, first: np.ndarray, counts: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return _consecutive_contacts(
+            self.indptr,
+            self.indices,
+            senders,
+            np.asarray(first, np.int64),
+            np.asarray(counts, np.int64),
+        )
+
+
+@numba.njit(cache=True, parallel=True)
 def _contact_at(
     indptr: np.ndarray, indices: np.ndarray, senders: np.ndarray, offsets: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The `offsets`-th contact of each sender in CSR rows, and the tie's position."""
     receivers = np.empty(senders.size, dtype=np.int64)
     ties = np.empty(senders.size, dtype=np.int64)
-    for i in range(senders.size):
+    for i in numba.prange(senders.size):
         tie = indptr[senders[i]] + offsets[i]
         receivers[i] = indices[tie]
         ties[i] = tie
     return receivers, ties
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _contacts_at_fraction(
     indptr: np.ndarray, indices: np.ndarray, senders: np.ndarray, fractions: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`ContactGraph.contacts_at_fraction` over CSR rows, in one pass."""
-    kept = np.empty(senders.size, dtype=senders.dtype)
+    """`ContactGraph.contacts_at_fraction` over CSR rows: each sender's contact in
+    parallel, then senders without contacts dropped."""
     receivers = np.empty(senders.size, dtype=np.int64)
     ties = np.empty(senders.size, dtype=np.int64)
-    found = 0
-    for i in range(senders.size):
+    alone = 0
+    for i in numba.prange(senders.size):
         start = indptr[senders[i]]
         degree = indptr[senders[i] + 1] - start
         if degree > 0:
             tie = start + np.int64(fractions[i] * degree)
-            kept[found] = senders[i]
-            receivers[found] = indices[tie]
-            ties[found] = tie
-            found += 1
-    return kept[:found], receivers[:found], ties[:found]
+            receivers[i] = indices[tie]
+            ties[i] = tie
+        else:
+            ties[i] = -1
+            alone += 1
+    if alone == 0:
+        return senders.copy(), receivers, ties
+    kept = ties >= 0
+    return senders[kept], receivers[kept], ties[kept]
+
+
+@numba.njit(cache=True, parallel=True)
+def _spread_contacts(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    members: np.ndarray,
+    counts: np.ndarray,
+    uniform: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`ContactGraph.spread_contacts` over CSR rows: each member's contacts in parallel,
+    then members without contacts dropped."""
+    ends = np.cumsum(counts)
+    total = ends[-1] if ends.size else 0
+    senders = np.empty(total, dtype=members.dtype)
+    receivers = np.empty(total, dtype=np.int64)
+    ties = np.empty(total, dtype=np.int64)
+    alone = 0
+    for owner in numba.prange(members.size):
+        member = members[owner]
+        start = indptr[member]
+        degree = indptr[member + 1] - start
+        at = ends[owner] - counts[owner]
+        for rank in range(counts[owner]):
+            senders[at + rank] = member
+            if degree > 0:
+                tie = start + np.int64(weyl_point(uniform[owner], rank) * degree)
+                receivers[at + rank] = indices[tie]
+                ties[at + rank] = tie
+            else:
+                ties[at + rank] = -1
+                alone += 1
+    if alone == 0:
+        return senders, receivers, ties
+    kept = ties >= 0
+    return senders[kept], receivers[kept], ties[kept]
+
+
+@numba.njit(cache=True, parallel=True)
+def _consecutive_contacts(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    senders: np.ndarray,
+    first: np.ndarray,
+    counts: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`ContactGraph.consecutive_contacts` over CSR rows, each sender in parallel."""
+    ends = np.cumsum(counts)
+    total = ends[-1] if ends.size else 0
+    repeated = np.empty(total, dtype=senders.dtype)
+    contacts = np.empty(total, dtype=np.int64)
+    ties = np.empty(total, dtype=np.int64)
+    for owner in numba.prange(senders.size):
+        sender = senders[owner]
+        start = indptr[sender]
+        degree = indptr[sender + 1] - start
+        at = ends[owner] - counts[owner]
+        for rank in range(counts[owner]):
+            tie = start + (first[owner] + rank) % degree
+            repeated[at + rank] = sender
+            contacts[at + rank] = indices[tie]
+            ties[at + rank] = tie
+    return repeated, contacts, ties
 
 
 class WellMixedGraph(ContactGraph):

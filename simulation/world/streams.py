@@ -66,13 +66,13 @@ def _words(values: dict) -> tuple[int, int]:
     return int.from_bytes(digest[:4], "little"), int.from_bytes(digest[4:8], "little")
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def uniform_halves(seed: np.uint64, index: np.ndarray, upper: bool) -> np.ndarray:
     """One 32-bit half (upper or lower) of output number index + 1 of the SplitMix64
     generator started at `seed` (Steele, Lea & Flood 2014), as a uniform in [0, 1):
     random access into one well-mixed sequence."""
     out = np.empty(index.size, dtype=np.float64)
-    for i in range(index.size):
+    for i in numba.prange(index.size):
         bits = _mix(seed + (np.uint64(index[i]) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15))
         half = (bits >> np.uint64(32)) if upper else (bits & np.uint64(0xFFFFFFFF))
         out[i] = half * 2.0**-32

@@ -96,7 +96,7 @@ class TieTrust:
         self._touched = touched[order]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _recovered(
     value: np.ndarray,
     touched: np.ndarray,
@@ -108,10 +108,12 @@ def _recovered(
     """Trust on dense `ties` as of `day`, b + (T₀ − b)·decays[day − t₀]; an empty array
     if a tie was touched after `day` (the caller then computes it directly)."""
     trust = np.empty(ties.size, dtype=np.float64)
-    for i in range(ties.size):
+    outside = 0
+    for i in numba.prange(ties.size):
         tie = ties[i]
         elapsed = day - touched[tie]
         if elapsed < 0 or elapsed >= decays.size:
-            return np.empty(0, dtype=np.float64)
-        trust[i] = baseline + (np.float64(value[tie]) - baseline) * decays[elapsed]
-    return trust
+            outside += 1
+        else:
+            trust[i] = baseline + (np.float64(value[tie]) - baseline) * decays[elapsed]
+    return trust if outside == 0 else np.empty(0, dtype=np.float64)

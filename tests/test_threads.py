@@ -1,0 +1,56 @@
+"""The engine's parallel loops: threads by world size, each pool worker its share of the
+cores, and results that do not depend on how many threads ran them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numba
+
+from simulation.experiments.executors import threads_per_worker
+from simulation.world import threads
+from simulation.world.threads import engine_threads
+
+TESTS = Path(__file__).resolve().parent
+BASELINE = TESTS.parent / "scenarios" / "baseline.toml"
+
+TWO_THREADS = f"""
+import json, sys
+from pathlib import Path
+sys.path.insert(0, {str(TESTS)!r})
+import numba
+from simulation.world import threads
+threads.PARALLEL_FROM = 0
+from test_regression import simulate
+results = simulate(Path({str(BASELINE)!r}))
+print(json.dumps({{"threads": numba.get_num_threads(), "results": results}}))
+"""
+
+
+def test_a_small_world_runs_on_one_thread_a_large_one_on_all() -> None:
+    assert engine_threads(threads.PARALLEL_FROM - 1) == 1
+    assert engine_threads(threads.PARALLEL_FROM) == numba.config.NUMBA_NUM_THREADS
+
+
+def test_pool_workers_share_the_cores() -> None:
+    cores = os.cpu_count() or 1
+    assert threads_per_worker(1) == {"NUMBA_NUM_THREADS": str(cores)}
+    assert threads_per_worker(cores) == {"NUMBA_NUM_THREADS": "1"}
+    assert threads_per_worker(4 * cores) == {"NUMBA_NUM_THREADS": "1"}
+
+
+def test_two_threads_give_the_recorded_results() -> None:
+    from test_regression import RECORDED, differences, record_name
+
+    env = os.environ | {"NUMBA_NUM_THREADS": "2"}
+    done = subprocess.run(
+        [sys.executable, "-c", TWO_THREADS], capture_output=True, text=True, env=env, check=True
+    )
+    out = json.loads(done.stdout)
+    recorded = json.loads((RECORDED / record_name(BASELINE)).read_text(encoding="utf-8"))
+    assert out["threads"] == 2
+    assert differences(recorded, out["results"]) == []
