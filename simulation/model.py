@@ -94,8 +94,9 @@ class SocialCommerceModel(mesa.Model):
         self.config = scenario
         self.policy = scenario
         self.day = 0
+        self.threads = engine_threads(scenario.population.size)
+        use_threads(self.threads)
         self.world = build_world(scenario, self.seed)
-        self.threads = engine_threads(self.world.people.n)
         self.plan = self._build_plan(extra)
         self.metrics = RUN_METRICS + tuple(m for entry in self.plan for m in entry.metrics)
         self.columns = tuple(m.name for m in self.metrics if m.kind != "final")

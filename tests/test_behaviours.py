@@ -26,6 +26,7 @@ from simulation.world.graph import WellMixedGraph
 from simulation.world.orders import PLATFORM
 from simulation.world.people import FORMER, MEMBER
 from simulation.world.streams import Streams
+from simulation.world.trust import TieTrust
 from tests.conftest import graph_from_pairs, hand_model, scenario
 
 STAR = [(0, 4), (1, 4), (2, 4), (3, 4)]
@@ -462,3 +463,21 @@ def test_a_trust_exactly_at_its_floor_is_not_below_it():
     people.circle_trust[:4] = [floor, floor, np.nextafter(np.float32(floor), 0), floor]
     people.platform_trust[:4] = [floor, np.nextafter(np.float32(floor), 0), floor, floor]
     assert sorted(model.mechanism("churn").churn(day=1)) == [1, 2]
+
+
+def test_scaling_trust_multiplies_what_is_read_then_clips_it():
+    graph = graph_from_pairs(3, [(0, 1), (1, 2)])  # four directed ties
+    config = scenario(trust={"baseline": 0.5, "recovery_rate": 0.1}).trust
+    trust, other = TieTrust(graph, config), TieTrust(graph, config)
+    for each in (trust, other):
+        each.write(np.array([0]), np.array([0.9]), day=2)
+    ties, factor = np.array([0, 1, 3]), np.array([0.5, 3.0, 1.0])
+    trust.scale(ties, factor, day=4)
+    recovered = 0.5 + (np.float32(0.9) - 0.5) * math.exp(-0.1 * 2)
+    assert trust.read(ties, 4) == pytest.approx([np.float32(recovered * 0.5), 1.0, 0.5])
+    assert list(trust.read(np.array([2]), 4)) == [0.5]  # untouched
+    other.write(ties, other.read(ties, 4) * factor, day=4)
+    assert np.array_equal(trust.read(ties, 6), other.read(ties, 6))
+    trust.scale(ties, factor, day=3)  # a tie touched after the day: the general way
+    other.write(ties, other.read(ties, 3) * factor, day=3)
+    assert np.array_equal(trust.read(ties, 6), other.read(ties, 6))

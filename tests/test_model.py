@@ -84,6 +84,25 @@ def test_sponsor_trees_have_no_cycles_and_only_earlier_sponsors():
     assert np.all(people.sponsor[people.role == CONSUMER] == -1)
 
 
+def test_member_lists_kept_as_people_join_and_leave_equal_the_roles():
+    config = scenario(
+        run={"steps": 90, "seed": 8},
+        population={"size": 3000, "initial_members": 10},
+        platform={"organic_join_prob": 0.0005},
+        recruitment={"effort_cost": 0.0},
+        churn={"grace_days": 10, "quit_prob": 0.05},
+    )
+    model = SocialCommerceModel(config)
+    people = model.world.people
+    for days in (1, 29, 60):  # ever_members asked for after one day, then after many
+        model.run(days)
+        assert np.array_equal(people.members, np.flatnonzero(people.role == MEMBER))
+        assert people.ever_count == np.count_nonzero(people.role != CONSUMER)
+        assert np.array_equal(people.ever_members, np.flatnonzero(people.role != CONSUMER))
+        assert np.array_equal(people.roots, np.flatnonzero(people.tree_size > 0))
+    assert np.count_nonzero(people.role == 2) > 0 and people.roots.size > 10
+
+
 def test_the_summary_agrees_with_the_days(small_scenario):
     model = run(small_scenario)
     table = model.datacollector.get_model_vars_dataframe()

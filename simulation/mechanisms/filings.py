@@ -97,7 +97,7 @@ class Filings(Mechanism):
         real = ~settled.brushed
         since = day.number - YEAR
         return {
-            "cumulative_members": int(people.ever_members.size),
+            "cumulative_members": people.ever_count,
             "annual_buyers": self.last_bought.after(since),
             "annual_transacting_members": self.last_bought_as_member.after(since),
             "placed_orders": int(np.count_nonzero(real)),

@@ -175,7 +175,7 @@ class SocialGraph(ContactGraph):
         return self.degree[people]
 
     def mean_over_contacts(self, values: np.ndarray) -> np.ndarray:
-        sums = np.add.reduceat(values[self.indices], self.indptr[:-1], axis=0)
+        sums = np.add.reduceat(_rows_at(values, self.indices), self.indptr[:-1], axis=0)
         has = self.degree > 0
         means = values.copy()
         means[has] = sums[has] / self.degree[has, None]
@@ -210,6 +210,20 @@ class SocialGraph(ContactGraph):
             np.asarray(first, np.int64),
             np.asarray(counts, np.int64),
         )
+
+
+def _rows_at(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """values[ids] for a table of rows, gathered in parallel."""
+    table = np.ascontiguousarray(values).reshape(values.shape[0], -1)
+    return _gather_rows(table, ids).reshape((ids.size, *values.shape[1:]))
+
+
+@numba.njit(cache=True, parallel=True)
+def _gather_rows(table: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    rows = np.empty((ids.size, table.shape[1]), dtype=table.dtype)
+    for i in numba.prange(ids.size):
+        rows[i] = table[ids[i]]
+    return rows
 
 
 @numba.njit(cache=True, parallel=True)

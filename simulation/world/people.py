@@ -42,7 +42,10 @@ class People:
         self.owner: dict[str, str] = {}
         self._members = np.empty(0, dtype=np.int64)
         self._ever = np.empty(0, dtype=np.int64)
+        self._ever_fresh: list[np.ndarray] = []
+        self.ever_count = 0
         self.roots = np.empty(0, dtype=np.int64)
+        self._rooted = np.zeros(n, dtype=bool)
         self.deepest = 0
         for state in (
             State("role", np.int8, CONSUMER, "consumer, member or former member"),
@@ -79,12 +82,18 @@ class People:
 
     @property
     def ever_members(self) -> np.ndarray:
-        """Ids of current and former members, ascending."""
+        """Ids of current and former members, ascending (newcomers merged in when next
+        asked for; `ever_count` is their number at any time)."""
+        if self._ever_fresh:
+            self._ever = merged(self._ever, np.concatenate(self._ever_fresh))
+            self._ever_fresh = []
         return self._ever
 
     def join(self, newcomers: np.ndarray, sponsors: np.ndarray, day: int) -> None:
         """Make `newcomers` members under `sponsors` (-1: no sponsor, a new tree's root)."""
-        self._ever = merged(self._ever, newcomers[self.role[newcomers] == CONSUMER])
+        first_time = np.unique(newcomers[self.role[newcomers] == CONSUMER])
+        self._ever_fresh.append(first_time)
+        self.ever_count += first_time.size
         self._members = merged(self._members, newcomers[self.role[newcomers] != MEMBER])
         self.role[newcomers] = MEMBER
         self.sponsor[newcomers] = sponsors
@@ -95,7 +104,9 @@ class People:
         np.add.at(self.tree_size, self.root[newcomers], 1)
         np.maximum.at(self.tree_levels, self.root[newcomers], self.depth[newcomers] + 1)
         rooted = newcomers[~sponsored]
-        self.roots = merged(self.roots, rooted[~np.isin(rooted, self.roots)])
+        rooted = rooted[~self._rooted[rooted]]
+        self._rooted[rooted] = True
+        self.roots = merged(self.roots, rooted)
         self.deepest = max(self.deepest, int(self.depth[newcomers].max(initial=0)))
 
     def leave(self, leavers: np.ndarray, day: int) -> None:

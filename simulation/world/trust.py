@@ -67,6 +67,10 @@ class TieTrust:
 
     def scale(self, ties: np.ndarray, factor: np.ndarray, day: int) -> None:
         """Multiply trust on distinct `ties` by `factor` (erosion, bad experiences)."""
+        if self.dense and ties.size:
+            decays = self._decay(day)
+            if _scaled(self._value, self._touched, ties, factor, day, self.baseline, decays):
+                return
         self.write(ties, self.read(ties, day) * factor, day)
 
     def raise_toward_one(self, ties: np.ndarray, share: float, day: int) -> None:
@@ -115,5 +119,39 @@ def _recovered(
         if elapsed < 0 or elapsed >= decays.size:
             outside += 1
         else:
-            trust[i] = baseline + (np.float64(value[tie]) - baseline) * decays[elapsed]
+            trust[i] = _recovery(value[tie], elapsed, baseline, decays)
     return trust if outside == 0 else np.empty(0, dtype=np.float64)
+
+
+@numba.njit(cache=True, parallel=True)
+def _scaled(
+    value: np.ndarray,
+    touched: np.ndarray,
+    ties: np.ndarray,
+    factor: np.ndarray,
+    day: int,
+    baseline: float,
+    decays: np.ndarray,
+) -> bool:
+    """`TieTrust.scale` on dense, distinct `ties` in one pass, as read, multiply, clip
+    to [0, 1] and write would do it; False, with nothing written, if a tie was touched
+    after `day` (the caller then takes the general way)."""
+    outside = 0
+    for i in numba.prange(ties.size):
+        elapsed = day - touched[ties[i]]
+        if elapsed < 0 or elapsed >= decays.size:
+            outside += 1
+    if outside > 0:
+        return False
+    for i in numba.prange(ties.size):
+        tie = ties[i]
+        trust = _recovery(value[tie], day - touched[tie], baseline, decays)
+        value[tie] = np.float32(min(max(trust * factor[i], 0.0), 1.0))
+        touched[tie] = day
+    return True
+
+
+@numba.njit(cache=True)
+def _recovery(left: np.float32, elapsed: int, baseline: float, decays: np.ndarray) -> float:
+    """Trust left at `left` after `elapsed` untouched days: b + (T₀ − b)·decays[elapsed]."""
+    return baseline + (np.float64(left) - baseline) * decays[elapsed]
