@@ -10,10 +10,13 @@ import sys
 from pathlib import Path
 
 import numba
+import numpy as np
+import pytest
 
 from simulation.experiments.executors import threads_per_worker
 from simulation.world import threads
-from simulation.world.threads import engine_threads
+from simulation.world.arrays import _group_sums, _spread, grouped
+from simulation.world.threads import engine_threads, use_threads
 
 TESTS = Path(__file__).resolve().parent
 BASELINE = TESTS.parent / "scenarios" / "baseline.toml"
@@ -54,3 +57,31 @@ def test_two_threads_give_the_recorded_results() -> None:
     recorded = json.loads((RECORDED / record_name(BASELINE)).read_text(encoding="utf-8"))
     assert out["threads"] == 2
     assert differences(recorded, out["results"]) == []
+
+
+def test_a_kernel_runs_in_order_on_one_thread_and_in_parallel_on_more(monkeypatch):
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread here")
+    calls = []
+    monkeypatch.setattr(_spread, "serial", lambda *args: calls.append("serial"))
+    monkeypatch.setattr(_spread, "parallel", lambda *args: calls.append("parallel"))
+    before = numba.get_num_threads()
+    try:
+        for count in (1, 2, 1):
+            use_threads(count)
+            _spread(np.zeros(1), np.ones(1, dtype=np.int64))
+    finally:
+        use_threads(before)
+    assert calls == ["serial", "parallel", "serial"]
+
+
+def test_both_compilations_of_a_kernel_give_the_same_results():
+    rng = np.random.default_rng(4)
+    counts = rng.integers(0, 5, 10_000)
+    uniform = rng.random(10_000)
+    assert np.array_equal(_spread.serial(uniform, counts), _spread.parallel(uniform, counts))
+    keys = rng.integers(0, 3000, 50_000)
+    order, starts, runs = grouped(keys)
+    values = rng.random(50_000)
+    serial = _group_sums.serial(values, order, starts, runs)
+    assert np.array_equal(serial, _group_sums.parallel(values, order, starts, runs))

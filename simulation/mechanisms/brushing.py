@@ -17,6 +17,7 @@ from simulation.world.money import cents
 from simulation.world.orders import FAKE_BUYER, NO_REFUND, Orders
 from simulation.world.people import State
 from simulation.world.streams import slot
+from simulation.world.threads import parallel_kernel
 
 AUDIT_CATCH = slot("platform", 0, "whether the audit catches a fake order")
 
@@ -136,7 +137,7 @@ class Terms(NamedTuple):
     audit: float
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def _fake_counts(
     members: np.ndarray,
     tier: np.ndarray,

@@ -12,6 +12,7 @@ from simulation.mechanisms.base import Day, Mechanism
 from simulation.mechanisms.settlement import net_income
 from simulation.world.people import NEVER, State
 from simulation.world.streams import slot
+from simulation.world.threads import parallel_kernel
 
 QUIT = slot("churn", 0, "whether an unhappy member quits today")
 
@@ -79,7 +80,7 @@ class Terms(NamedTuple):
     inactive_days: int
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def _leaving(
     members: np.ndarray,
     gained: np.ndarray,

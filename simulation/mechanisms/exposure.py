@@ -10,6 +10,7 @@ from simulation.mechanisms.base import Day, Host, Mechanism, Shares
 from simulation.scenario.schema import Scenario
 from simulation.world.arrays import distinct, group_sums, grouped
 from simulation.world.people import State
+from simulation.world.threads import parallel_kernel
 
 
 class Exposure(Mechanism):
@@ -77,7 +78,7 @@ class Exposure(Mechanism):
         circle[senders] = 0.9 * circle[senders] + 0.1 * today
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def _expose(
     receiver: np.ndarray,
     tie: np.ndarray,

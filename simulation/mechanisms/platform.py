@@ -16,6 +16,7 @@ from simulation.scenario.schema import Scenario
 from simulation.world.arrays import bernoulli_positions
 from simulation.world.money import cents
 from simulation.world.people import CONSUMER, State
+from simulation.world.threads import parallel_kernel
 
 
 class Platform(Mechanism, mesa.Agent):
@@ -92,7 +93,7 @@ class Platform(Mechanism, mesa.Agent):
         day.policy = with_overrides(day.policy, {"tiers": tiers})
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def _train(
     members: np.ndarray, tier: np.ndarray, extra: np.ndarray, budget: int, trained: np.ndarray
 ) -> int:

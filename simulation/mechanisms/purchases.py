@@ -15,6 +15,7 @@ from simulation.world.catalogue import Catalogue
 from simulation.world.orders import NO_REFUND, PLATFORM, Orders
 from simulation.world.people import MEMBER, NEVER, People, State
 from simulation.world.streams import Slot, slot
+from simulation.world.threads import parallel_kernel
 
 RESPOND = slot("purchase", 0, "whether a receiver buys from today's shares")
 CHOOSE = slot("purchase", 1, "which sharer a buyer buys from")
@@ -286,7 +287,7 @@ def retail_customers(people: People, since: int) -> np.ndarray:
     return np.bincount(people.last_seller[recent], minlength=people.n)
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def _in_market(
     receiver: np.ndarray, next_due: np.ndarray, trust: np.ndarray, floor: float, day: int
 ) -> np.ndarray:
@@ -298,7 +299,7 @@ def _in_market(
     return open_
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def _pick(
     chance: np.ndarray, order: np.ndarray, first: np.ndarray, last: np.ndarray, uniform: np.ndarray
 ) -> np.ndarray:
@@ -340,7 +341,7 @@ def _skill(cents: np.int64, skill: Skill) -> float:
     return skill.conversion * (1.0 + skill.effect * trained / (trained + skill.halfway))
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def _skills(cents: np.ndarray, skill: Skill) -> np.ndarray:
     out = np.empty(cents.size, dtype=np.float64)
     for i in numba.prange(cents.size):
@@ -348,7 +349,7 @@ def _skills(cents: np.ndarray, skill: Skill) -> np.ndarray:
     return out
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def _share_chances(
     sender: np.ndarray,
     receiver: np.ndarray,

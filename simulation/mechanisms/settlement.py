@@ -14,6 +14,7 @@ from simulation.mechanisms.commission.scheme import CommissionScheme
 from simulation.scenario.schema import Scenario
 from simulation.world.orders import DIFFERENTIAL, OVERRIDE, Payouts
 from simulation.world.people import MEMBER, NEVER, People, State
+from simulation.world.threads import parallel_kernel
 
 
 class Settlement(Mechanism):
@@ -125,7 +126,7 @@ def net_income(people: People, ids: np.ndarray, valuation: str, gross_margin: fl
     )
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def _net_income(
     ids: np.ndarray,
     package: np.ndarray,

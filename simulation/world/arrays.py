@@ -11,6 +11,8 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
+from simulation.world.threads import parallel_kernel
+
 WEYL = 0.6180339887498949
 LARGE_MEAN = 200.0
 DIGIT_BITS = 16  # radix sort: keys sorted 16 bits a pass
@@ -30,7 +32,7 @@ def poisson_from_uniform(uniform: np.ndarray, mean: np.ndarray) -> np.ndarray:
     return _invert_poisson(uniform, mean, term, term.copy())
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def _invert_poisson(
     uniform: np.ndarray, mean: np.ndarray, term: np.ndarray, cdf: np.ndarray
 ) -> np.ndarray:
@@ -64,7 +66,7 @@ def binomial_from_uniform(uniform: np.ndarray, trials: np.ndarray, prob: float) 
     return count
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def _invert_binomial(
     uniform: np.ndarray,
     trials: np.ndarray,
@@ -108,7 +110,7 @@ def spread(uniform: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return _spread(np.asarray(uniform, dtype=np.float64), np.asarray(counts, dtype=np.int64))
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def _spread(uniform: np.ndarray, counts: np.ndarray) -> np.ndarray:
     ends = np.cumsum(counts)
     fractions = np.empty(ends[-1] if ends.size else 0, dtype=np.float64)
@@ -210,7 +212,7 @@ def group_sums(
     return _group_sums(values, order, starts, counts)
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def _group_sums(
     values: np.ndarray, order: np.ndarray, starts: np.ndarray, counts: np.ndarray
 ) -> np.ndarray:

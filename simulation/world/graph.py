@@ -12,6 +12,7 @@ import numba
 import numpy as np
 
 from simulation.world.arrays import consecutive, spread, weyl_point
+from simulation.world.threads import parallel_kernel
 
 INSERTION_ROW = 32  # rows up to this length are sorted by insertion, longer by quicksort
 
@@ -218,7 +219,7 @@ def _rows_at(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return _gather_rows(table, ids).reshape((ids.size, *values.shape[1:]))
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def _gather_rows(table: np.ndarray, ids: np.ndarray) -> np.ndarray:
     rows = np.empty((ids.size, table.shape[1]), dtype=table.dtype)
     for i in numba.prange(ids.size):
@@ -226,7 +227,7 @@ def _gather_rows(table: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return rows
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def _contact_at(
     indptr: np.ndarray, indices: np.ndarray, senders: np.ndarray, offsets: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -240,7 +241,7 @@ def _contact_at(
     return receivers, ties
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def _contacts_at_fraction(
     indptr: np.ndarray, indices: np.ndarray, senders: np.ndarray, fractions: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -265,7 +266,7 @@ def _contacts_at_fraction(
     return senders[kept], receivers[kept], ties[kept]
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def _spread_contacts(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -301,7 +302,7 @@ def _spread_contacts(
     return senders[kept], receivers[kept], ties[kept]
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def _consecutive_contacts(
     indptr: np.ndarray,
     indices: np.ndarray,

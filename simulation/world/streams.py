@@ -17,6 +17,7 @@ import numba
 import numpy as np
 
 from simulation.scenario.schema import Scenario, world_values
+from simulation.world.threads import parallel_kernel
 
 DECISIONS = ("platform", "sharing", "purchase", "recruitment", "churn", "content")
 
@@ -66,7 +67,7 @@ def _words(values: dict) -> tuple[int, int]:
     return int.from_bytes(digest[:4], "little"), int.from_bytes(digest[4:8], "little")
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def uniform_halves(seed: np.uint64, index: np.ndarray, upper: bool) -> np.ndarray:
     """One 32-bit half (upper or lower) of output number index + 1 of the SplitMix64
     generator started at `seed` (Steele, Lea & Flood 2014), as a uniform in [0, 1):

@@ -12,6 +12,7 @@ import numpy as np
 
 from simulation.scenario.schema import TrustConfig
 from simulation.world.graph import ContactGraph
+from simulation.world.threads import parallel_kernel
 
 
 class TieTrust:
@@ -100,7 +101,7 @@ class TieTrust:
         self._touched = touched[order]
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def _recovered(
     value: np.ndarray,
     touched: np.ndarray,
@@ -123,7 +124,7 @@ def _recovered(
     return trust if outside == 0 else np.empty(0, dtype=np.float64)
 
 
-@numba.njit(cache=True, parallel=True)
+@parallel_kernel
 def _scaled(
     value: np.ndarray,
     touched: np.ndarray,
