@@ -13,7 +13,8 @@ import numba
 import numpy as np
 import pytest
 
-from simulation.experiments.executors import threads_per_worker
+from simulation import SocialCommerceModel
+from simulation.experiments.executors import executor
 from simulation.world import threads
 from simulation.world.arrays import _group_sums, _spread, grouped
 from simulation.world.threads import engine_threads, use_threads
@@ -39,11 +40,27 @@ def test_a_small_world_runs_on_one_thread_a_large_one_on_all() -> None:
     assert engine_threads(threads.PARALLEL_FROM) == numba.config.NUMBA_NUM_THREADS
 
 
-def test_pool_workers_share_the_cores() -> None:
-    cores = os.cpu_count() or 1
-    assert threads_per_worker(1) == {"NUMBA_NUM_THREADS": str(cores)}
-    assert threads_per_worker(cores) == {"NUMBA_NUM_THREADS": "1"}
-    assert threads_per_worker(4 * cores) == {"NUMBA_NUM_THREADS": "1"}
+def test_pool_workers_share_the_cores(monkeypatch) -> None:
+    monkeypatch.setattr(threads, "usable_cores", lambda: 8)
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 8)
+    large = threads.PARALLEL_FROM
+    for workers, each in ((1, 8), (2, 4), (3, 2), (8, 1), (20, 1)):
+        monkeypatch.setitem(threads.share, "workers", 1)
+        threads.share_cores(workers)
+        assert engine_threads(large) == each
+        assert engine_threads(large - 1) == 1
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 3)  # the user's own cap holds
+    threads.share_cores(1)
+    assert engine_threads(large) == 3
+
+
+def test_a_model_puts_the_callers_thread_count_back() -> None:
+    from tests.conftest import scenario
+
+    before = numba.get_num_threads()
+    model = SocialCommerceModel(scenario(run={"steps": 2}, population={"size": 300}))
+    model.run()
+    assert model.threads == 1 and numba.get_num_threads() == before
 
 
 def test_two_threads_give_the_recorded_results() -> None:
@@ -85,3 +102,15 @@ def test_both_compilations_of_a_kernel_give_the_same_results():
     values = rng.random(50_000)
     serial = _group_sums.serial(values, order, starts, runs)
     assert np.array_equal(serial, _group_sums.parallel(values, order, starts, runs))
+
+
+@pytest.mark.parametrize("dask", [None, "local"])
+def test_a_pool_worker_takes_its_share_of_the_cores(dask):
+    def worker_share() -> int:
+        from simulation.world import threads as in_worker
+
+        return in_worker.share["workers"]
+
+    with executor(workers=2, dask=dask) as pool:
+        assert pool.submit(worker_share).result() == 2
+    assert threads.share["workers"] == 1  # this process's own runs keep every core

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from simulation.scenario import ScenarioError
+from simulation.world.threads import share_cores
 
 DASK_MISSING = "Dask is not installed; install it with: pip install 'sharelab[dask]'"
 DASK_ADDRESS = re.compile(r"(tcp|tls)://(?P<host>[\w.-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>\d{1,5})")
@@ -59,10 +60,7 @@ def executor(workers: int = 1, dask: str | None = None) -> Iterator[Executor]:
         from loky import ProcessPoolExecutor
 
         pool = ProcessPoolExecutor(
-            max_workers=workers,
-            initializer=watch_parent,
-            initargs=(os.getpid(),),
-            env=threads_per_worker(workers),
+            max_workers=workers, initializer=start_worker, initargs=(os.getpid(), workers)
         )
         try:
             yield pool
@@ -70,11 +68,11 @@ def executor(workers: int = 1, dask: str | None = None) -> Iterator[Executor]:
             pool.shutdown(wait=True, kill_workers=True)
 
 
-def threads_per_worker(workers: int) -> dict[str, str]:
-    """Environment giving each of `workers` processes its share of the cores for the
-    engine's parallel loops (numba's threads busy-wait between loops, so more threads
-    than cores in all would slow every run)."""
-    return {"NUMBA_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // max(workers, 1)))}
+def start_worker(parent: int, workers: int) -> None:
+    """A local worker's initializer: watch the parent, and take a share of the cores
+    (numba's threads wait busily, so more threads than cores in all slow every run)."""
+    watch_parent(parent)
+    share_cores(workers)
 
 
 def watch_parent(parent: int) -> None:
@@ -101,9 +99,9 @@ def _dask_executor(workers: int, address: str) -> Iterator[Executor]:
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
-            env=threads_per_worker(workers),
         )
         client = Client(cluster)
+        client.run(share_cores, workers)
     else:
         cluster = None
         try:

@@ -6,6 +6,7 @@ loops' set-up too."""
 from __future__ import annotations
 
 import functools
+import os
 import types
 from collections.abc import Callable
 from typing import Any
@@ -14,16 +15,36 @@ import numba
 
 PARALLEL_FROM = 50_000  # people: from here up, two threads ran a year faster on 2 cores
 
+share = {"workers": 1}  # this process's part of the machine: 1 in 1, or a pool's worker
+
+
+def usable_cores() -> int:
+    """Cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def share_cores(workers: int) -> None:
+    """In each of a pool's `workers` processes: its runs take their share of the cores."""
+    share["workers"] = max(workers, 1)
+
 
 def engine_threads(people: int) -> int:
-    """Threads for a world of `people` (numba's count, NUMBA_NUM_THREADS, caps them)."""
-    return numba.config.NUMBA_NUM_THREADS if people >= PARALLEL_FROM else 1
+    """Threads for a world of `people`: one below PARALLEL_FROM, else this process's
+    share of the usable cores, at most numba's count (NUMBA_NUM_THREADS)."""
+    if people < PARALLEL_FROM:
+        return 1
+    return max(1, min(numba.config.NUMBA_NUM_THREADS, usable_cores() // share["workers"]))
 
 
-def use_threads(count: int) -> None:
-    """Run this thread's parallel loops on `count` threads from now on."""
-    if numba.get_num_threads() != count:
+def use_threads(count: int) -> int:
+    """Run this thread's parallel loops on `count` threads from now on; the count it
+    had before."""
+    before = numba.get_num_threads()
+    if before != count:
         numba.set_num_threads(count)
+    return before
 
 
 def parallel_kernel(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -68,7 +68,7 @@ class TieTrust:
 
     def scale(self, ties: np.ndarray, factor: np.ndarray, day: int) -> None:
         """Multiply trust on distinct `ties` by `factor` (erosion, bad experiences)."""
-        if self.dense and ties.size:
+        if self.dense and ties.size and np.shape(factor) == ties.shape:
             decays = self._decay(day)
             if _scaled(self._value, self._touched, ties, factor, day, self.baseline, decays):
                 return
