@@ -656,3 +656,13 @@ def test_in_a_browser_the_network_view_and_ab_mode_render(serve, browser, tmp_pa
         assert outside == [], outside
     finally:
         context.close()
+
+
+def test_charts_read_whole_days_while_a_step_is_collecting():
+    model = SocialCommerceModel(load_scenario(PYRAMID, {"population.size": 300, "run.steps": 3}))
+    model.run()
+    columns = model.datacollector.model_vars
+    first = next(iter(columns))
+    columns[first].append(columns[first][-1])  # a day's row half collected
+    days = dash.collected_days(model)
+    assert len(days) == 3 and list(days.columns) == list(columns)

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 import solara
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -303,6 +304,14 @@ def compliance_panel(model: SocialCommerceModel):
     return card
 
 
+def collected_days(model: Any) -> pd.DataFrame:
+    """The daily rows collected so far, whole days only: the page redraws from its own
+    thread, and may read while a step is adding the day's row column by column."""
+    columns = dict(model.datacollector.model_vars)
+    days = min((len(values) for values in columns.values()), default=0)
+    return pd.DataFrame({name: values[:days] for name, values in columns.items()})
+
+
 def chart_figure(model: DashboardModel, measures: tuple[str, ...], title: str) -> Figure:
     """Daily figures as Mesa's plot component draws them, labelled from the metric
     declarations; in A/B mode B's lines, dashed, beside A's. Margins are fixed: a
@@ -312,7 +321,7 @@ def chart_figure(model: DashboardModel, measures: tuple[str, ...], title: str) -
     ax = fig.subplots()
     runs = [("", model)] if model.twin is None else [("A: ", model), ("B: ", model.twin)]
     for (prefix, run), style in zip(runs, ("-", "--"), strict=False):
-        days = run.datacollector.get_model_vars_dataframe()
+        days = collected_days(run)
         for i, name in enumerate(measures):
             label = prefix + LABELS.get(name, name)
             ax.plot(days.loc[:, name], linestyle=style, color=f"C{i}", label=label)
