@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import errno
+import gc
 import importlib.util
 import json
 import os
@@ -385,6 +386,14 @@ def add_overrides(command: argparse.ArgumentParser) -> None:
         metavar="SECTION.KEY=VALUE",
         help="override a scenario key (repeatable); the value is read as TOML",
     )
+
+
+def entry() -> int:
+    """The installed command: `main`, then everything still alive frozen, so that the
+    collector's passes at interpreter exit skip it (0.4 s of the libraries' objects)."""
+    status = main()
+    gc.freeze()
+    return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1049,4 +1058,4 @@ def require_space(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

@@ -10,7 +10,8 @@ import pytest
 from simulation.mechanisms.audits import BAN
 from simulation.mechanisms.base import Shares
 from simulation.mechanisms.churn import QUIT
-from simulation.mechanisms.purchases import _pick
+from simulation.mechanisms.observation import active
+from simulation.mechanisms.purchases import _favourites, _pick
 from simulation.mechanisms.sharing import SHARE_CONTACT
 from simulation.world.arrays import (
     WEYL,
@@ -411,6 +412,40 @@ def test_group_sums_are_reduceat_bit_for_bit(longest):
     )
     narrow = values.astype(np.float32)
     assert group_sums(narrow, order, starts, counts).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("size", "high"),
+    [(3000, 1), (3000, 2**10), (3000, 2**16), (3000, 2**16 + 1), (50_000, 10**6), (9000, 2**40)],
+)
+def test_grouping_orders_keys_as_a_stable_sort(size, high):
+    keys = np.random.default_rng(size + high).integers(0, high, size)
+    for typed in (keys, keys.astype(np.int32)) if high < 2**31 else (keys,):
+        order, starts, counts = grouped(typed)
+        assert np.array_equal(order, np.argsort(typed, kind="stable"))
+        assert np.array_equal(typed[order][starts], np.unique(typed))
+        assert np.array_equal(counts, np.unique(typed, return_counts=True)[1])
+
+
+def test_favourite_is_the_first_product_needed_most():
+    need = np.random.default_rng(3).integers(0, 4, (200, 5)).astype(np.float32)
+    need[7, 2] = need[9, 0] = need[11, 4] = np.nan
+    ids = np.r_[np.arange(200), [7, 9, 11, 0]]
+    for kernel in (_favourites.serial, _favourites.parallel):
+        assert np.array_equal(kernel(need, ids), np.argmax(need[ids], axis=1))
+    assert list(_favourites(np.ones((2, 3), dtype=np.float32), np.array([1]))) == [0]
+
+
+@pytest.mark.parametrize("ascending", [True, False])
+def test_active_counts_each_sharer_or_seller_once(ascending):
+    rng = np.random.default_rng(7)
+    senders = rng.integers(0, 500, 2000)
+    senders = np.sort(senders) if ascending else senders
+    sellers = rng.integers(0, 800, 300)
+    assert active(senders, sellers) == len(set(senders.tolist()) | set(sellers.tolist()))
+    assert active(np.array([3, 3, 5]), np.array([5, 9, 9, 1])) == 4
+    assert active(senders[:0], np.array([4, 4])) == 1
+    assert active(np.array([2, 1]), senders[:0]) == 2
 
 
 def test_a_buyers_share_is_chosen_where_its_draw_falls_in_the_running_total():

@@ -17,6 +17,7 @@ from simulation import SocialCommerceModel
 from simulation.experiments.executors import executor
 from simulation.world import threads
 from simulation.world.arrays import _group_sums, _spread, grouped
+from simulation.world.graph import _fill_rows
 from simulation.world.threads import engine_threads, use_threads
 
 TESTS = Path(__file__).resolve().parent
@@ -102,6 +103,25 @@ def test_both_compilations_of_a_kernel_give_the_same_results():
     values = rng.random(50_000)
     serial = _group_sums.serial(values, order, starts, runs)
     assert np.array_equal(serial, _group_sums.parallel(values, order, starts, runs))
+
+
+def test_rows_filled_by_ranges_of_senders_are_filled_in_pair_order():
+    rng = np.random.default_rng(5)
+    u, v = rng.integers(0, 300, (2, 4000)).astype(np.int32)
+    starts = np.zeros(301, dtype=np.int64)
+    np.add.at(starts, u[u != v] + 1, 1)
+    np.add.at(starts, v[u != v] + 1, 1)
+    starts = np.cumsum(starts)
+    expected = [[] for _ in range(300)]
+    for a, b in zip(u.tolist(), v.tolist(), strict=True):
+        if a != b:
+            expected[a].append(b)
+            expected[b].append(a)
+    for fill, parts in ((_fill_rows.serial, 1), (_fill_rows.parallel, 3)):
+        indptr, indices = starts.copy(), np.empty(int(starts[-1]), dtype=np.int32)
+        fill(u, v, indptr, indices, parts)
+        assert np.array_equal(indptr, starts)
+        assert [indices[indptr[r] : indptr[r + 1]].tolist() for r in range(300)] == expected
 
 
 @pytest.mark.parametrize("dask", [None, "local"])

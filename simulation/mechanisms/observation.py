@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 
 from simulation.mechanisms.base import Day, Host, Mechanism, Metric
@@ -422,10 +423,24 @@ class Observation(Mechanism):
 def active(senders: np.ndarray, sellers: np.ndarray) -> int:
     """How many distinct people shared or sold today; `senders` come ascending (each
     member's shares together), so only the day's sellers need sorting."""
-    if senders.size and np.any(senders[1:] < senders[:-1]):
-        senders = np.sort(senders)
-    shared = senders[np.r_[True, senders[1:] != senders[:-1]]] if senders.size else senders
     sold = sorted_unique(sellers)
-    at = np.minimum(np.searchsorted(shared, sold), max(shared.size - 1, 0))
-    also_shared = shared[at] == sold if shared.size else np.zeros(sold.size, dtype=bool)
-    return int(shared.size + np.count_nonzero(~also_shared))
+    count = _sharers_and_sellers(senders, sold)
+    return int(count if count >= 0 else _sharers_and_sellers(np.sort(senders), sold))
+
+
+@numba.njit(cache=True)
+def _sharers_and_sellers(senders: np.ndarray, sold: np.ndarray) -> int:
+    """Distinct people among ascending `senders` and ascending distinct `sold`, in one
+    walk of both; −1 if `senders` is not ascending."""
+    count, at = 0, 0
+    for i in range(senders.size):
+        if i > 0 and senders[i] < senders[i - 1]:
+            return -1
+        if i == 0 or senders[i] != senders[i - 1]:
+            count += 1
+    for seller in sold:
+        while at < senders.size and senders[at] < seller:
+            at += 1
+        if at == senders.size or senders[at] != seller:
+            count += 1
+    return count

@@ -198,8 +198,8 @@ class Purchases(Mechanism):
         return orders
 
     def favourite(self, people_ids: np.ndarray) -> np.ndarray:
-        """The product each person needs most."""
-        return np.argmax(self.people.need[people_ids], axis=1)
+        """The product each person needs most (the first of equals, as np.argmax)."""
+        return _favourites(self.people.need, np.asarray(people_ids, dtype=np.int64))
 
     def skill(self, members: np.ndarray) -> np.ndarray:
         """Conversion multiplier from training, with diminishing returns:
@@ -297,6 +297,21 @@ def _in_market(
         person = receiver[i]
         open_[i] = next_due[person] <= day and trust[person] >= floor
     return open_
+
+
+@parallel_kernel
+def _favourites(need: np.ndarray, people: np.ndarray) -> np.ndarray:
+    """np.argmax(need[people], axis=1) without the gathered rows: a NaN, if any, wins."""
+    favourite = np.zeros(people.size, dtype=np.int64)
+    for i in numba.prange(people.size):
+        row = need[people[i]]
+        best = row[0]
+        for product in range(1, row.size):
+            if np.isnan(best):
+                break
+            if row[product] > best or np.isnan(row[product]):
+                best, favourite[i] = row[product], product
+    return favourite
 
 
 @parallel_kernel

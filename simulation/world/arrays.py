@@ -15,7 +15,7 @@ from simulation.world.threads import parallel_kernel
 
 WEYL = 0.6180339887498949
 LARGE_MEAN = 200.0
-DIGIT_BITS = 16  # radix sort: keys sorted 16 bits a pass
+DIGIT_BITS = 16  # radix sort: keys sorted at most 16 bits a pass
 SMALL = 2048  # below this many keys NumPy's own stable sort is quicker than a radix pass
 
 
@@ -24,6 +24,20 @@ def beta_with_mean(mean: float, size: int, rng: np.random.Generator) -> np.ndarr
     if mean <= 0.0 or mean >= 1.0:
         return np.full(size, mean)
     return rng.beta(4.0 * mean, 4.0 * (1.0 - mean), size=size)
+
+
+def filled(size: int, value: float, dtype: np.dtype | type) -> np.ndarray:
+    """np.full(size, value, dtype), its pages first written by every engine thread at
+    once (a large array's first writes are page faults, which threads share)."""
+    out = np.empty(size, dtype=dtype)
+    _fill(out, out.dtype.type(value))
+    return out
+
+
+@parallel_kernel
+def _fill(out: np.ndarray, value: np.generic) -> None:
+    for i in numba.prange(out.size):
+        out[i] = value
 
 
 def poisson_from_uniform(uniform: np.ndarray, mean: np.ndarray) -> np.ndarray:
@@ -166,8 +180,10 @@ def _runs(keys: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @numba.njit(cache=True)
 def _radix_order(keys: np.ndarray) -> np.ndarray:
-    """The stable sorting order of non-negative integer keys (LSD radix sort, 16 bits a
-    pass; keys already in order cost one pass); an empty array for a negative key."""
+    """The stable sorting order of non-negative integer keys (LSD radix sort, at most
+    DIGIT_BITS a pass, the key's bits split evenly over the passes so that each has as
+    few bins as it can; keys already in order cost one pass); an empty array for a
+    negative key."""
     n = keys.size
     low, high, ascending = keys[0], keys[0], True
     for i in range(1, n):
@@ -178,14 +194,18 @@ def _radix_order(keys: np.ndarray) -> np.ndarray:
         high = max(high, key)
     if low < 0:
         return np.empty(0, dtype=np.int64)
-    order = np.arange(n)
     if ascending:
-        return order
-    spare = np.empty(n, dtype=np.int64)
-    bins = 1 << DIGIT_BITS
+        return np.arange(n)
+    width = 1
+    while (high >> width) != 0:
+        width += 1
+    passes = (width + DIGIT_BITS - 1) // DIGIT_BITS
+    digit_bits = (width + passes - 1) // passes
+    bins = 1 << digit_bits
     mask = bins - 1
-    shift = 0
-    while True:
+    order = np.arange(n)
+    spare = np.empty(n, dtype=np.int64)
+    for shift in range(0, passes * digit_bits, digit_bits):
         starts = np.zeros(bins + 1, dtype=np.int64)
         for i in range(n):
             starts[((keys[order[i]] >> shift) & mask) + 1] += 1
@@ -196,9 +216,7 @@ def _radix_order(keys: np.ndarray) -> np.ndarray:
             spare[starts[digit]] = order[i]
             starts[digit] += 1
         order, spare = spare, order
-        shift += DIGIT_BITS
-        if (high >> shift) == 0:
-            return order
+    return order
 
 
 def group_sums(

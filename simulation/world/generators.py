@@ -25,6 +25,7 @@ from simulation.scenario.schema import (
 )
 from simulation.world.arrays import bernoulli_positions
 from simulation.world.graph import ContactGraph, SocialGraph, WellMixedGraph, index_type
+from simulation.world.threads import parallel_kernel
 
 CHUNK = 1 << 22  # draws taken at a time: the same stream as one draw, without its copy
 
@@ -168,10 +169,10 @@ def erdos_renyi(config: ErdosRenyiGraph, n: int, rng: np.random.Generator) -> So
     return SocialGraph.from_edges(n, lo, hi)
 
 
-@numba.njit(cache=True)
+@parallel_kernel
 def _ring(n: int, half: int, ends: np.ndarray, others: np.ndarray) -> None:
     """Person i's ties to i + 1 … i + half (mod n), at positions i·half … i·half + half − 1."""
-    for i in range(n):
+    for i in numba.prange(n):
         for k in range(half):
             ends[i * half + k] = i
             others[i * half + k] = (np.int64(i) + k + 1) % n

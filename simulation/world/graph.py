@@ -33,17 +33,26 @@ def _count_rows(n: int, u: np.ndarray, v: np.ndarray, indptr: np.ndarray) -> int
     return -1
 
 
-@numba.njit(cache=True)
-def _fill_rows(u: np.ndarray, v: np.ndarray, indptr: np.ndarray, indices: np.ndarray) -> None:
-    """Counting sort of the directed ties by sender: each pair goes into both rows."""
-    for i in range(u.size):
-        a, b = u[i], v[i]
-        if a != b:
-            indices[indptr[a]] = b
-            indptr[a] += 1
-            indices[indptr[b]] = a
-            indptr[b] += 1
-    for row in range(indptr.size - 1, 0, -1):  # the cursors ran to the next row's start
+@parallel_kernel
+def _fill_rows(
+    u: np.ndarray, v: np.ndarray, indptr: np.ndarray, indices: np.ndarray, parts: int
+) -> None:
+    """Counting sort of the directed ties by sender: each pair goes into both rows, in
+    pair order. Each of `parts` threads fills the rows of one range of senders."""
+    n = indptr.size - 1
+    for part in numba.prange(parts):
+        low, high = part * n // parts, (part + 1) * n // parts
+        for i in range(u.size):
+            a, b = u[i], v[i]
+            if a == b:
+                continue
+            if low <= a < high:
+                indices[indptr[a]] = b
+                indptr[a] += 1
+            if low <= b < high:
+                indices[indptr[b]] = a
+                indptr[b] += 1
+    for row in range(n, 0, -1):  # the cursors ran to the next row's start
         indptr[row] = indptr[row - 1]
     indptr[0] = 0
 
@@ -161,7 +170,7 @@ class SocialGraph(ContactGraph):
         if bad >= 0:
             raise ValueError(f"pair {bad} ({u[bad]}, {v[bad]}) has an id outside [0, {n})")
         indices = np.empty(int(indptr[-1]), dtype=index_type(n))
-        _fill_rows(u, v, indptr, indices)
+        _fill_rows(u, v, indptr, indices, numba.get_num_threads())
         kept = _sort_rows_dropping_repeats(indptr, indices)
         if kept < indices.size:
             indices.resize(kept, refcheck=False)  # shrinks in place: no second copy

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulation.world.arrays import filled
+
 CONSUMER, MEMBER, FORMER = 0, 1, 2
 NEVER = -(10**6)
 WORLD = "world"
@@ -72,7 +74,7 @@ class People:
                 f"{owner!r} cannot declare it too"
             )
         self.owner[state.name] = owner
-        setattr(self, state.name, np.full(self.n, state.fill, dtype=state.dtype))
+        setattr(self, state.name, filled(self.n, state.fill, state.dtype))
 
     @property
     def members(self) -> np.ndarray:

@@ -11,6 +11,7 @@ import numba
 import numpy as np
 
 from simulation.scenario.schema import TrustConfig
+from simulation.world.arrays import filled
 from simulation.world.graph import ContactGraph
 from simulation.world.threads import parallel_kernel
 
@@ -24,8 +25,8 @@ class TieTrust:
         self.dense = graph.dense_ties
         size = graph.n_ties if self.dense else 0
         self._keys = np.empty(0, dtype=np.int64)
-        self._value = np.full(size, baseline, dtype=np.float32)
-        self._touched = np.full(size, 0, dtype=np.int32)  # written now, not page by page later
+        self._value = filled(size, baseline, np.float32)
+        self._touched = filled(size, 0, np.int32)  # written now, not page by page later
         self._decays = np.empty(0)
         self._decays_rate = self.recovery_rate
 
