@@ -30,8 +30,13 @@ def filled(size: int, value: float, dtype: np.dtype | type) -> np.ndarray:
     """np.full(size, value, dtype), its pages first written by every engine thread at
     once (a large array's first writes are page faults, which threads share)."""
     out = np.empty(size, dtype=dtype)
-    _fill(out, out.dtype.type(value))
+    fill(out, value)
     return out
+
+
+def fill(out: np.ndarray, value: float) -> None:
+    """out[:] = value for a 1-d array, written by every engine thread at once."""
+    _fill(out, out.dtype.type(value))
 
 
 @parallel_kernel

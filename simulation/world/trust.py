@@ -11,9 +11,11 @@ import numba
 import numpy as np
 
 from simulation.scenario.schema import TrustConfig
-from simulation.world.arrays import filled
+from simulation.world.arrays import fill
 from simulation.world.graph import ContactGraph
 from simulation.world.threads import parallel_kernel
+
+TIE = np.dtype([("value", np.float32), ("touched", np.int32)])
 
 
 class TieTrust:
@@ -25,10 +27,17 @@ class TieTrust:
         self.dense = graph.dense_ties
         size = graph.n_ties if self.dense else 0
         self._keys = np.empty(0, dtype=np.int64)
-        self._value = filled(size, baseline, np.float32)
-        self._touched = filled(size, 0, np.int32)  # written now, not page by page later
+        self._store(size)
+        fill(self._value, baseline)
+        fill(self._touched, 0)  # written now, not page by page later
         self._decays = np.empty(0)
         self._decays_rate = self.recovery_rate
+
+    def _store(self, size: int) -> None:
+        """Room for `size` ties: each tie's trust and the day it was last touched side
+        by side, so that reading a tie brings both in one cache line."""
+        self._ties = np.empty(size, dtype=TIE)
+        self._value, self._touched = self._ties["value"], self._ties["touched"]
 
     def configure(self, config: TrustConfig) -> None:
         """The baseline trust returns to, and how fast; a change applies from now on to
@@ -98,8 +107,9 @@ class TieTrust:
         self._keys = keys[order]
         value = np.concatenate([self._value, np.full(fresh.size, self.baseline, np.float32)])
         touched = np.concatenate([self._touched, np.zeros(fresh.size, np.int32)])
-        self._value = value[order]
-        self._touched = touched[order]
+        self._store(keys.size)
+        self._value[:] = value[order]
+        self._touched[:] = touched[order]
 
 
 @parallel_kernel
