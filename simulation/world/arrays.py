@@ -41,6 +41,7 @@ def fill(out: np.ndarray, value: float) -> None:
 
 @parallel_kernel
 def _fill(out: np.ndarray, value: np.generic) -> None:
+    """out[:] = value, each thread writing (and so first touching) its own stretch."""
     for i in numba.prange(out.size):
         out[i] = value
 

@@ -36,8 +36,8 @@ class TieTrust:
     def _store(self, size: int) -> None:
         """Room for `size` ties: each tie's trust and the day it was last touched side
         by side, so that reading a tie brings both in one cache line."""
-        self._ties = np.empty(size, dtype=TIE)
-        self._value, self._touched = self._ties["value"], self._ties["touched"]
+        ties = np.empty(size, dtype=TIE)
+        self._value, self._touched = ties["value"], ties["touched"]
 
     def configure(self, config: TrustConfig) -> None:
         """The baseline trust returns to, and how fast; a change applies from now on to
