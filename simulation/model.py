@@ -95,11 +95,8 @@ class SocialCommerceModel(mesa.Model):
         self.policy = scenario
         self.day = 0
         self.threads = engine_threads(scenario.population.size)
-        before = use_threads(self.threads)
-        try:
+        with use_threads(self.threads):
             self.world = build_world(scenario, self.seed)
-        finally:
-            use_threads(before)
         self.plan = self._build_plan(extra)
         self.metrics = RUN_METRICS + tuple(m for entry in self.plan for m in entry.metrics)
         self.columns = tuple(m.name for m in self.metrics if m.kind != "final")
@@ -134,11 +131,8 @@ class SocialCommerceModel(mesa.Model):
 
     def step(self) -> None:
         """One day: the plan, in order; then the day's row is collected."""
-        before = use_threads(self.threads)
-        try:
+        with use_threads(self.threads):
             self.plan_day()
-        finally:
-            use_threads(before)
 
     def plan_day(self) -> None:
         """The day's plan and its row, on this model's threads."""

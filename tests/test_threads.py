@@ -84,13 +84,11 @@ def test_a_kernel_runs_in_order_on_one_thread_and_in_parallel_on_more(monkeypatc
     monkeypatch.setattr(_spread, "serial", lambda *args: calls.append("serial"))
     monkeypatch.setattr(_spread, "parallel", lambda *args: calls.append("parallel"))
     before = numba.get_num_threads()
-    try:
-        for count in (1, 2, 1):
-            use_threads(count)
+    for count in (1, 2, 1):
+        with use_threads(count):
             _spread(np.zeros(1), np.ones(1, dtype=np.int64))
-    finally:
-        use_threads(before)
     assert calls == ["serial", "parallel", "serial"]
+    assert numba.get_num_threads() == before
 
 
 def test_both_compilations_of_a_kernel_give_the_same_results():

@@ -8,7 +8,8 @@ from __future__ import annotations
 import functools
 import os
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numba
@@ -38,13 +39,18 @@ def engine_threads(people: int) -> int:
     return max(1, min(numba.config.NUMBA_NUM_THREADS, usable_cores() // share["workers"]))
 
 
-def use_threads(count: int) -> int:
-    """Run this thread's parallel loops on `count` threads from now on; the count it
-    had before."""
+@contextmanager
+def use_threads(count: int) -> Iterator[None]:
+    """Run this thread's parallel loops on `count` threads inside the block, and on the
+    count it had before after it."""
     before = numba.get_num_threads()
     if before != count:
         numba.set_num_threads(count)
-    return before
+    try:
+        yield
+    finally:
+        if before != count:
+            numba.set_num_threads(before)
 
 
 def parallel_kernel(function: Callable[..., Any]) -> Callable[..., Any]:
