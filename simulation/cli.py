@@ -389,8 +389,10 @@ def add_overrides(command: argparse.ArgumentParser) -> None:
 
 
 def entry() -> int:
-    """The installed command: `main`, then everything still alive frozen, so that the
-    collector's passes at interpreter exit skip it (0.4 s of the libraries' objects)."""
+    """The installed command: `main`, with what is alive frozen before it (the imported
+    libraries' objects: the collector's full passes during a run then skip them) and
+    again after it (so do its passes at interpreter exit, 0.4 s)."""
+    gc.freeze()
     status = main()
     gc.freeze()
     return status

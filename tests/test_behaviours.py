@@ -10,13 +10,16 @@ import pytest
 from simulation.mechanisms.audits import BAN
 from simulation.mechanisms.base import Shares
 from simulation.mechanisms.churn import QUIT
+from simulation.mechanisms.exposure import _blend_circle
 from simulation.mechanisms.observation import active
 from simulation.mechanisms.purchases import _favourites, _pick
-from simulation.mechanisms.sharing import SHARE_CONTACT
+from simulation.mechanisms.sharing import SHARE_CONTACT, _efforts
 from simulation.world.arrays import (
     WEYL,
     binomial_from_uniform,
     consecutive,
+    count_at_least,
+    gathered_mean,
     group_sums,
     grouped,
     pick_one,
@@ -412,6 +415,49 @@ def test_group_sums_are_reduceat_bit_for_bit(longest):
     )
     narrow = values.astype(np.float32)
     assert group_sums(narrow, order, starts, counts).dtype == np.float32
+
+
+@pytest.mark.parametrize("size", [1, 7, 8, 129, 5000, 300_001])
+def test_a_mean_and_a_count_over_ids_are_numpy_over_the_gathered_values(size):
+    rng = np.random.default_rng(size)
+    values = rng.random(2 * size) * rng.choice([1e-3, 1.0, 1e5], 2 * size)
+    ids = np.sort(rng.choice(2 * size, size, replace=False))
+    gathered = values[ids]
+    assert gathered_mean(values, ids) == gathered.mean()
+    threshold = float(np.median(gathered))
+    expected = np.count_nonzero(gathered >= threshold)
+    assert count_at_least.serial(values, ids, threshold) == expected
+    assert count_at_least.parallel(values, ids, threshold) == expected
+
+
+@pytest.mark.parametrize("compiled", ["serial", "parallel"])
+@pytest.mark.parametrize("lift", [0.0, 0.3])
+def test_member_effort_is_numpy_arithmetic_bit_for_bit(compiled, lift):
+    rng = np.random.default_rng(10)
+    effort, split = rng.random((2, 5000)).astype(np.float32)
+    belonging = rng.random(5000)
+    members = np.sort(rng.choice(5000, 3000, replace=False))
+    expected = effort[members] * split[members]
+    if lift:
+        expected *= (1.0 + lift * belonging[members]).astype(np.float32)
+    got = getattr(_efforts, compiled)(effort, split, belonging, lift, members)
+    assert got.dtype == np.float32
+    assert np.array_equal(got.view(np.int32), expected.view(np.int32))
+
+
+@pytest.mark.parametrize("compiled", ["serial", "parallel"])
+def test_each_sharer_senses_its_circle_as_numpy_would_bit_for_bit(compiled):
+    rng = np.random.default_rng(9)
+    sender = rng.permutation(np.repeat(np.arange(0, 4000, 2), rng.integers(1, 40, 2000)))
+    met_trust = rng.random(sender.size)
+    circle = rng.random(4000).astype(np.float32)
+    order, starts, counts = grouped(sender)
+    senders = sender[order[starts]]
+    expected = circle.copy()
+    today = np.add.reduceat(met_trust[order], starts) / counts
+    expected[senders] = 0.9 * expected[senders] + 0.1 * today
+    getattr(_blend_circle, compiled)(circle, sender, met_trust, order, starts, counts)
+    assert np.array_equal(circle.view(np.int32), expected.view(np.int32))
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from simulation.mechanisms.base import Day, Host, Mechanism, Metric
+from simulation.world.arrays import count_at_least, gathered_mean
 from simulation.world.money import cents
 from simulation.world.people import State
 
@@ -107,7 +108,7 @@ class Community(Mechanism):
             now = belonging[members]
             belonging[members] = now * (1.0 - cfg.decay) + gain * (1.0 - now)
             self.raised = True
-        high = int(np.count_nonzero(belonging[members] >= HIGH))
+        high = count_at_least(belonging, members, HIGH)
         self.member_days += (int(members.size) - high, high)
         if spend:
             self.world.ledger.post_community(spend)
@@ -120,7 +121,9 @@ class Community(Mechanism):
         self.quitters += (int(churned.size) - high, high)
         members = self.people.members
         return {
-            "mean_belonging": float(self.people.belonging[members].mean()) if members.size else 0.0,
+            "mean_belonging": gathered_mean(self.people.belonging, members)
+            if members.size
+            else 0.0,
             "community_spend": self.spent_today / 100,
         }
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from simulation.mechanisms.base import Day, Host, Mechanism, Shares
 from simulation.scenario.schema import Scenario
-from simulation.world.arrays import distinct, group_sums, grouped
+from simulation.world.arrays import distinct, grouped, run_sum
 from simulation.world.people import State
 from simulation.world.threads import parallel_kernel
 
@@ -70,12 +70,7 @@ class Exposure(Mechanism):
         """Each sharer's sense of its circle: a running mean (weight 0.1 a day) of the
         trust its shares met."""
         order, starts, counts = grouped(shares.sender)
-        if starts.size == 0:
-            return
-        senders = shares.sender[order[starts]]
-        today = group_sums(met_trust, order, starts, counts) / counts
-        circle = self.people.circle_trust
-        circle[senders] = 0.9 * circle[senders] + 0.1 * today
+        _blend_circle(self.people.circle_trust, shares.sender, met_trust, order, starts, counts)
 
 
 @parallel_kernel
@@ -127,3 +122,22 @@ def _expose(
     if early > 0:
         raise ValueError("exposure on a day before the receiver's last")
     return tie[np.flatnonzero(past)]
+
+
+@parallel_kernel
+def _blend_circle(
+    circle: np.ndarray,
+    sender: np.ndarray,
+    met_trust: np.ndarray,
+    order: np.ndarray,
+    starts: np.ndarray,
+    counts: np.ndarray,
+) -> None:
+    """For each run of one sender's shares (`grouped`): circle ← 0.9·circle + 0.1·mean
+    trust met, in place, with NumPy's arithmetic for float32 `circle` and float64
+    `met_trust` (0.9·circle in float32, the sum in float64, rounded on storing)."""
+    for run in numba.prange(starts.size):
+        first = starts[run]
+        member = sender[order[first]]
+        today = run_sum(met_trust, order, first, counts[run]) / counts[run]
+        circle[member] = np.float64(np.float32(0.9) * circle[member]) + 0.1 * today

@@ -86,13 +86,13 @@ class Purchases(Mechanism):
         trust = people.platform_trust
         floor = trust.dtype.type(self.floor)  # compared in trust's precision, as NumPy does
         open_ = np.flatnonzero(_in_market(shares.receiver, people.next_due, trust, floor, day))
-        sender, receiver = shares.sender[open_], shares.receiver[open_]
-        tie, product = shares.tie[open_], shares.product[open_]
+        receiver = shares.receiver[open_]
         chance = _share_chances(
-            sender,
+            open_,
+            shares.sender,
             receiver,
-            product,
-            met_trust[open_],
+            shares.product,
+            met_trust,
             np.exp(-cfg.fatigue_sensitivity * people.fatigue[receiver]),
             people.trained,
             Skill(cfg.conversion, self.training_effect, self.training_halfway),
@@ -102,7 +102,8 @@ class Purchases(Mechanism):
             goods.price_factor,
         )
         buyer, pick = self.choose(receiver, chance, RESPOND, CHOOSE)
-        seller, tie, product = sender[pick], tie[pick], product[pick]
+        chosen = open_[pick]
+        seller, tie, product = shares.sender[chosen], shares.tie[chosen], shares.product[chosen]
         self.remember(buyer, seller, tie, product, day)
         bad = self.draw(BAD_AFTER_SHARE, buyer) < self.disappointment(seller, product)
         self.experience(tie, day, bad)
@@ -366,6 +367,7 @@ def _skills(cents: np.ndarray, skill: Skill) -> np.ndarray:
 
 @parallel_kernel
 def _share_chances(
+    open_: np.ndarray,
     sender: np.ndarray,
     receiver: np.ndarray,
     product: np.ndarray,
@@ -378,13 +380,15 @@ def _share_chances(
     shareability: np.ndarray,
     price_factor: np.ndarray,
 ) -> np.ndarray:
-    """Each share's chance to convert (`Purchases.respond`), the factors multiplied in
-    the order and precision NumPy would use; fade = exp(−s·fatigue) of the receiver."""
-    chance = np.empty(sender.size, dtype=np.float64)
-    for i in numba.prange(sender.size):
-        seller, buyer, item = sender[i], receiver[i], product[i]
+    """The chance to convert of each open share, the `open_`-th of the day's shares
+    (`Purchases.respond`), the factors multiplied in the order and precision NumPy would
+    use; `receiver` and `fade` = exp(−s·fatigue) of the receiver are per open share."""
+    chance = np.empty(open_.size, dtype=np.float64)
+    for i in numba.prange(open_.size):
+        share = open_[i]
+        seller, buyer, item = sender[share], receiver[i], product[share]
         p = _skill(trained[seller], skill) * np.float64(np.float32(1.0) + hype[seller])
-        p = p * trust[i]
+        p = p * trust[share]
         p = p * np.float64(need[buyer, item])
         p = p * shareability[item]
         p = p * price_factor[item]

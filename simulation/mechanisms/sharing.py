@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from simulation.mechanisms.base import Day, Mechanism, Shares
@@ -10,6 +11,7 @@ from simulation.world.arrays import poisson_from_uniform, spread
 from simulation.world.catalogue import Catalogue
 from simulation.world.people import People
 from simulation.world.streams import slot
+from simulation.world.threads import parallel_kernel
 
 SHARE_COUNT = slot("sharing", 0, "how many shares a member sends")
 SHARE_CONTACT = slot("sharing", 1, "which contacts receive them")
@@ -63,8 +65,26 @@ def member_effort(people: People, members: np.ndarray, policy: Scenario) -> np.n
     """Each member's effort for this platform, before it is split between private
     sharing and content (§7.16): its trait, times the part it keeps for this platform
     (§7.13), times 1 + community.effort_lift × belonging (§7.17)."""
-    effort = people.effort[members] * people.effort_split[members]
-    if policy.community.effort_lift:
-        lift = 1.0 + policy.community.effort_lift * people.belonging[members]
-        effort *= lift.astype(effort.dtype)
-    return effort
+    lift = policy.community.effort_lift
+    belonging = people.belonging if lift else np.zeros(0)
+    return _efforts(people.effort, people.effort_split, belonging, lift, members)
+
+
+@parallel_kernel
+def _efforts(
+    effort: np.ndarray,
+    split: np.ndarray,
+    belonging: np.ndarray,
+    lift: float,
+    members: np.ndarray,
+) -> np.ndarray:
+    """`member_effort` in one pass, with NumPy's arithmetic for float32 effort and split
+    and float64 belonging (read only if `lift`): effort·split in float32, times
+    1 + lift·belonging rounded to float32."""
+    out = np.empty(members.size, dtype=np.float32)
+    for i in numba.prange(members.size):
+        member = members[i]
+        out[i] = effort[member] * split[member]
+        if lift != 0.0:
+            out[i] *= np.float32(1.0 + lift * belonging[member])
+    return out

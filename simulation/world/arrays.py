@@ -244,11 +244,18 @@ def _group_sums(
     of the rest."""
     sums = np.empty(starts.size, dtype=np.float64)
     for run in numba.prange(starts.size):
-        first = starts[run]
-        sums[run] = values[order[first]]
-        if counts[run] > 1:
-            sums[run] += _pairwise_sum(values, order, first + 1, counts[run] - 1)
+        sums[run] = run_sum(values, order, starts[run], counts[run])
     return sums
+
+
+@numba.njit(cache=True)
+def run_sum(values: np.ndarray, order: np.ndarray, first: int, count: int) -> float:
+    """The sum of values[order[first : first + count]] as NumPy's reduceat takes it:
+    the first value plus the pairwise sum of the rest."""
+    total = values[order[first]]
+    if count > 1:
+        total += _pairwise_sum(values, order, first + 1, count - 1)
+    return total
 
 
 @numba.njit(cache=True)
@@ -281,6 +288,24 @@ def _pairwise_sum(values: np.ndarray, order: np.ndarray, low: int, n: int) -> fl
     return _pairwise_sum(values, order, low, half) + _pairwise_sum(
         values, order, low + half, n - half
     )
+
+
+def gathered_mean(values: np.ndarray, ids: np.ndarray) -> float:
+    """values[ids].mean() of float64 `values`, bit for bit, without the gathered copy
+    (NumPy sums a whole array pairwise from 0.0); nan for no ids."""
+    if ids.size == 0:
+        return float("nan")
+    return (0.0 + _pairwise_sum(values, ids, 0, ids.size)) / ids.size
+
+
+@parallel_kernel
+def count_at_least(values: np.ndarray, ids: np.ndarray, threshold: float) -> int:
+    """np.count_nonzero(values[ids] >= threshold), without the gathered copy."""
+    count = 0
+    for i in numba.prange(ids.size):
+        if values[ids[i]] >= threshold:
+            count += 1
+    return count
 
 
 def distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
