@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import ctypes
 import errno
-import gc
 import importlib.util
 import json
 import os
@@ -386,16 +385,6 @@ def add_overrides(command: argparse.ArgumentParser) -> None:
         metavar="SECTION.KEY=VALUE",
         help="override a scenario key (repeatable); the value is read as TOML",
     )
-
-
-def entry() -> int:
-    """The installed command: `main`, with what is alive frozen before it (the imported
-    libraries' objects: the collector's full passes during a run then skip them) and
-    again after it (so do its passes at interpreter exit, 0.4 s)."""
-    gc.freeze()
-    status = main()
-    gc.freeze()
-    return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1060,4 +1049,4 @@ def require_space(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(entry())
+    sys.exit(main())

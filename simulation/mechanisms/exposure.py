@@ -29,7 +29,6 @@ class Exposure(Mechanism):
         super().__init__(host)
         self.people.circle_trust[:] = host.policy.trust.baseline
         self.seen = np.zeros(self.people.n, dtype=np.int32)  # shares so far today
-        self.level = np.zeros(self.people.n, dtype=np.float64)  # fatigue before today's
         self.decays = np.empty(0)  # exp(−decay·k), k = 0 … day
         self.decays_rate = 0.0
 
@@ -58,7 +57,6 @@ class Exposure(Mechanism):
             day,
             cfg.fatigue_tolerance,
             self.seen,
-            self.level,
             numba.get_num_threads(),
         )
         if over.size and cfg.erosion > 0:
@@ -83,14 +81,14 @@ def _expose(
     day: int,
     tolerance: float,
     seen: np.ndarray,
-    level: np.ndarray,
     parts: int,
 ) -> np.ndarray:
     """Raise each receiver's fatigue by its shares of the day, in order: the k-th
     (k = 1, 2, …) brings it to F·decays[day − last day] + k, and the ties of those past
-    `tolerance` are returned. `seen` and `level` are per-person scratch, left at 0. Each
-    of `parts` threads takes the receivers of one range of ids, so no two touch the
-    same person."""
+    `tolerance` are returned. `seen` is per-person scratch, left at 0; F·decays[…] is
+    worked out again where needed rather than kept (one array fewer to reach per
+    share). Each of `parts` threads takes the receivers of one range of ids, so no two
+    touch the same person."""
     people = fatigue.size
     past = np.zeros(receiver.size, dtype=np.bool_)
     early = 0
@@ -100,13 +98,11 @@ def _expose(
             person = receiver[i]
             if person < low or person >= high:
                 continue
-            if seen[person] == 0:
-                elapsed = day - fatigue_day[person]
-                if elapsed < 0:
-                    early += 1
-                    continue
-                level[person] = fatigue[person] * decays[elapsed]
-            past[i] = level[person] + seen[person] + 1 > tolerance
+            elapsed = day - fatigue_day[person]
+            if elapsed < 0:
+                early += 1
+                continue
+            past[i] = fatigue[person] * decays[elapsed] + seen[person] + 1 > tolerance
             seen[person] += 1
     for part in numba.prange(parts):
         low, high = part * people // parts, (part + 1) * people // parts
@@ -115,10 +111,9 @@ def _expose(
             if person < low or person >= high or seen[person] == 0:
                 continue
             if early == 0:
-                fatigue[person] = level[person] + seen[person]
+                fatigue[person] = fatigue[person] * decays[day - fatigue_day[person]] + seen[person]
                 fatigue_day[person] = day
             seen[person] = 0
-            level[person] = 0.0
     if early > 0:
         raise ValueError("exposure on a day before the receiver's last")
     return tie[np.flatnonzero(past)]
