@@ -81,7 +81,7 @@ def measure_cli(size: int, steps: int) -> dict:
         command = [
             sys.executable,
             "-m",
-            "simulation.cli",
+            "simulation.command",
             "run",
             str(BASELINE),
             "--set",

@@ -4,6 +4,7 @@ objects frozen (kept out of every later collection), then `main`."""
 from __future__ import annotations
 
 import gc
+import sys
 
 
 def entry() -> int:
@@ -23,3 +24,7 @@ def entry() -> int:
     status = main()
     gc.freeze()
     return status
+
+
+if __name__ == "__main__":
+    sys.exit(entry())

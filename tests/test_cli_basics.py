@@ -3,11 +3,14 @@ keys of a scenario, defaults in help, JSON from a run."""
 
 from __future__ import annotations
 
+import gc
 import json
+import sys
 
 import pytest
 
 from simulation.cli import main
+from simulation.command import entry
 from simulation.scenario.reference import keys
 from simulation.scenario.schema import Scenario
 from tests.conftest import SCENARIOS
@@ -25,6 +28,20 @@ def test_version_names_the_package_python_and_mesa(capsys):
     assert done.value.code == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith("sharelab 0.") and "Python 3." in line and "Mesa 3." in line
+
+
+def test_the_installed_command_runs_main_and_leaves_the_collector_on(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["sharelab", "presets", "--root", str(SCENARIOS)])
+    try:
+        assert entry() == 0
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+        assert "pyramid.toml" in capsys.readouterr().out
+        monkeypatch.setitem(sys.modules, "simulation.cli", None)
+        with pytest.raises(ImportError):
+            entry()
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
 
 
 def test_presets_lists_every_shipped_scenario_with_its_description(capsys):
