@@ -448,8 +448,15 @@ def test_member_effort_is_numpy_arithmetic_bit_for_bit(compiled, lift):
 @pytest.mark.parametrize("compiled", ["serial", "parallel"])
 def test_each_sharer_senses_its_circle_as_numpy_would_bit_for_bit(compiled):
     rng = np.random.default_rng(9)
-    sender = rng.permutation(np.repeat(np.arange(0, 4000, 2), rng.integers(1, 40, 2000)))
-    met_trust = rng.random(sender.size)
+    halves = rng.integers(1, 150, 2000)
+    sender = np.repeat(np.arange(0, 4000, 2), 2 * halves)
+    # Each sender's shares carry ±2⁵³ in equal numbers on top of values in [0, 1): the
+    # small values a sum keeps depend on its order, so any order but NumPy's (a plain
+    # pairwise sum, a running one) changes the mean by more than float32 rounding hides.
+    signs = np.concatenate([rng.permutation(np.repeat([1.0, -1.0], half)) for half in halves])
+    met_trust = rng.random(sender.size) + 2.0**53 * signs
+    shuffle = rng.permutation(sender.size)
+    sender, met_trust = sender[shuffle], met_trust[shuffle]
     circle = rng.random(4000).astype(np.float32)
     order, starts, counts = grouped(sender)
     senders = sender[order[starts]]
