@@ -582,6 +582,25 @@ def open_offline(browser, url, outside):
     return context, page
 
 
+def start_playing(page, tries: int = 3) -> None:
+    """Press ▶ until the controls show ❚❚ (playing). On a loaded machine a press can
+    come while the controls are still being redrawn after the last step, and be lost;
+    the test is about what play shows, not about that race."""
+    from playwright.sync_api import expect
+
+    play = page.get_by_role("button", name="▶")
+    pause = page.get_by_role("button", name="❚❚")
+    for _ in range(tries):
+        if play.is_visible():
+            play.click()
+        try:
+            expect(pause).to_be_visible(timeout=15_000)
+            return
+        except AssertionError:
+            continue
+    expect(pause).to_be_visible()
+
+
 @pytest.mark.parametrize("preset, light", [("pyramid", "breached"), ("affiliate", "clear")])
 def test_in_a_browser_the_criminal_light_shows_the_scheme(serve, browser, preset, light, tmp_path):
     from playwright.sync_api import expect
@@ -597,8 +616,8 @@ def test_in_a_browser_the_criminal_light_shows_the_scheme(serve, browser, preset
         step.click()
         expect(day).to_contain_text("Compliance, day 1 ", timeout=20_000)
         expect(page.get_by_text(re.compile(r"^(Step|Time): 1(\.0)?$"))).to_be_visible()
-        page.get_by_role("button", name="▶").click()
-        expect(day).to_contain_text(re.compile(r"Compliance, day ([2-9]\d|\d{3})"), timeout=40_000)
+        start_playing(page)
+        expect(day).to_contain_text(re.compile(r"Compliance, day ([2-9]\d|\d{3})"), timeout=90_000)
         page.get_by_role("button", name="❚❚").click()
         expect(page.get_by_role("button", name="▶")).to_be_visible(timeout=10_000)
         criminal = page.locator('[data-indicator="criminal_threshold_trees"]')
