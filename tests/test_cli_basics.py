@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import subprocess
 import sys
 
 import pytest
@@ -42,6 +43,24 @@ def test_the_installed_command_runs_main_and_leaves_the_collector_on(capsys, mon
         assert gc.isenabled()
     finally:
         gc.unfreeze()
+
+
+def test_the_package_names_its_exports_before_they_load():
+    probe = (
+        "import json, sys, simulation; listed = dir(simulation); "
+        "loaded = 'simulation.model' in sys.modules; from simulation import *; "
+        "print(json.dumps([listed, loaded, SocialCommerceModel.__name__]))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    listed, loaded, model = json.loads(result.stdout)
+    assert {"Scenario", "ScenarioError", "SocialCommerceModel", "Sweep", "load_scenario"} <= set(
+        listed
+    )
+    assert not loaded and model == "SocialCommerceModel"
+    import simulation
+
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        simulation.nothing  # noqa: B018
 
 
 def test_presets_lists_every_shipped_scenario_with_its_description(capsys):
