@@ -11,7 +11,7 @@ from simulation.mechanisms.commission.chain import next_upline
 from simulation.mechanisms.sharing import SHARE_COUNT
 from simulation.model import METRICS
 from simulation.world.ledger import LedgerImbalance
-from simulation.world.people import CONSUMER, MEMBER
+from simulation.world.people import CONSUMER, MEMBER, People, merged
 from tests.conftest import scenario
 
 FEE_AND_BONUS = {
@@ -101,6 +101,28 @@ def test_member_lists_kept_as_people_join_and_leave_equal_the_roles():
         assert np.array_equal(people.ever_members, np.flatnonzero(people.role != CONSUMER))
         assert np.array_equal(people.roots, np.flatnonzero(people.tree_size > 0))
     assert np.count_nonzero(people.role == 2) > 0 and people.roots.size > 10
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_member_lists_merge_and_remove_as_sets_do(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(300):
+        pool = rng.permutation(200)
+        ids = np.sort(pool[: rng.integers(0, 80)])
+        fresh = pool[ids.size : ids.size + rng.integers(0, 40)]
+        fresh = np.concatenate([fresh, fresh[: rng.integers(0, fresh.size + 1)]])
+        union = merged(ids, fresh)
+        assert np.array_equal(union, np.union1d(ids, fresh)) and union.dtype == ids.dtype
+        assert fresh.size == 0 or not union.flags.writeable
+        people = People(200)
+        people.join(union, np.full(union.size, -1), 0)
+        leavers = rng.integers(0, 200, rng.integers(1, 30))
+        people.leave(leavers, 1)
+        assert np.array_equal(people.members, np.setdiff1d(union, leavers))
+    everyone = np.arange(50)
+    assert np.array_equal(merged(np.empty(0, dtype=np.int64), everyone[::-1]), everyone)
+    assert np.array_equal(merged(everyone[10:20], everyone[:10]), everyone[:20])
+    assert np.array_equal(merged(everyone[:10], everyone[10:20]), everyone[:20])
 
 
 def test_the_summary_agrees_with_the_days(small_scenario):

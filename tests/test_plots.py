@@ -34,6 +34,20 @@ def test_compliance_panels_show_live_indicators_with_their_thresholds():
     assert thresholds == [[0.0, 1 / 3], [0.5]]
 
 
+def test_every_line_of_the_rules_board_fits_inside_the_saved_figure():
+    days = np.arange(1, 4)
+    timeseries = pd.DataFrame({"day": days} | {column: np.zeros(3) for column in TRENDS})
+    summary = {rule.indicator: 0.123456 for rule in RULES} | {"scenario": "s", "seed": 1}
+    figure = compliance_figure(summary, timeseries)
+    figure.set_dpi(100)
+    renderer = figure.canvas.get_renderer()
+    board = figure.axes[0]
+    right = max(text.get_window_extent(renderer).x1 for text in board.texts)
+    assert len(board.texts) == 4 * len(RULES)
+    assert right <= figure.bbox.width
+    assert all(text.get_text().count("\n") <= 1 for text in board.texts)
+
+
 def test_report_legends_name_each_other_parameter_and_its_value():
     from simulation.viz.report import legend_label
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ TRENDS = (
     "loss_fraction",
 )
 PANELS = 6
+SOURCE_WIDTH = 88  # characters of a rule's source a line: what fits right of x = 0.66
 
 
 def shown_trends(timeseries: pd.DataFrame) -> list[str]:
@@ -80,7 +82,11 @@ def compliance_figure(summary: dict[str, Any], timeseries: pd.DataFrame) -> plt.
             (0.03, latin(rule.rule), {"fontsize": 9, "weight": "bold"}),
             (0.24, f"{rule.indicator} = {shown}", {"fontsize": 9}),
             (0.47, f"flag if {rule.compare} {rule.threshold:.3g}: {verdict}", {"fontsize": 9}),
-            (0.66, latin(rule.source), {"fontsize": 7, "color": "#444444", "wrap": True}),
+            (
+                0.66,
+                textwrap.fill(latin(rule.source), SOURCE_WIDTH),
+                {"fontsize": 7, "color": "#444444"},
+            ),
         )
         for x, text, style in columns:
             board.text(x, y, text, va="center", transform=board.transAxes, **style)

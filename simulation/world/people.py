@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
-from simulation.world.arrays import filled
+from simulation.world.arrays import filled, sorted_unique
 
 CONSUMER, MEMBER, FORMER = 0, 1, 2
 NEVER = -(10**6)
@@ -114,11 +115,7 @@ class People:
     def leave(self, leavers: np.ndarray, day: int) -> None:
         """Members who quit, switch or are banned become former members."""
         if leavers.size:
-            gone = np.zeros(self._members.size, dtype=bool)
-            at = np.searchsorted(self._members, leavers)
-            inside = at < self._members.size
-            gone[at[inside][self._members[at[inside]] == leavers[inside]]] = True
-            self._members = read_only(self._members[~gone])
+            self._members = read_only(_without(self._members, sorted_unique(leavers)))
         self.role[leavers] = FORMER
         self.left_day[leavers] = day
 
@@ -126,10 +123,59 @@ class People:
 def merged(ids: np.ndarray, fresh: np.ndarray) -> np.ndarray:
     """Ascending `ids` with `fresh` (none of them among `ids`; repeats allowed) added,
     still ascending; read-only, as every list People hands out."""
-    fresh = np.unique(fresh)
+    fresh = sorted_unique(fresh)
     if fresh.size == 0:
         return ids
-    return read_only(np.insert(ids, np.searchsorted(ids, fresh), fresh))
+    return read_only(_merge(ids, fresh))
+
+
+@numba.njit(cache=True)
+def _merge(ids: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+    """Ascending `ids` and ascending `fresh` (none in common) as one ascending array:
+    the runs of `ids` between fresh ids copied whole, each found by bisection."""
+    out = np.empty(ids.size + fresh.size, dtype=ids.dtype)
+    low = 0
+    for k in range(fresh.size):
+        high = _first_not_below(ids, low, fresh[k])
+        out[low + k : high + k] = ids[low:high]
+        out[high + k] = fresh[k]
+        low = high
+    out[low + fresh.size :] = ids[low:]
+    return out
+
+
+@numba.njit(cache=True)
+def _without(ids: np.ndarray, gone: np.ndarray) -> np.ndarray:
+    """Ascending `ids` less the ascending `gone` (which may hold ids not among them):
+    each removed id found by bisection, the runs between them copied whole."""
+    at = np.empty(gone.size, dtype=np.int64)
+    found = 0
+    low = 0
+    for k in range(gone.size):
+        low = _first_not_below(ids, low, gone[k])
+        if low < ids.size and ids[low] == gone[k]:
+            at[found] = low
+            found += 1
+    out = np.empty(ids.size - found, dtype=ids.dtype)
+    low = 0
+    for k in range(found):
+        out[low - k : at[k] - k] = ids[low : at[k]]
+        low = at[k] + 1
+    out[low - found :] = ids[low:]
+    return out
+
+
+@numba.njit(cache=True)
+def _first_not_below(ids: np.ndarray, low: int, value: int) -> int:
+    """The first position from `low` on where ascending `ids` is at least `value`."""
+    high = ids.size
+    while low < high:
+        middle = (low + high) // 2
+        if ids[middle] < value:
+            low = middle + 1
+        else:
+            high = middle
+    return low
 
 
 def read_only(ids: np.ndarray) -> np.ndarray:
