@@ -8,9 +8,10 @@ runs it, `sharelab run scenarios/baseline.toml --set population.size=N --steps S
 DIR`: process start to exit with the results written, and that process's peak memory),
 seconds per entry of the plan, and a "quiet world" check: the same fixed activity (a few
 hundred members, no recruiting) on ever larger graphs, where time per day should grow
-with events, not with people.
+with events, not with people (timed after a first day, which loads the compiled kernels).
 Usage: python benchmarks/run.py [--sizes 10000 100000 1000000 10000000] [--steps 365]
-       [--no-cli] [--no-quiet]   (10M people: about 8 minutes and 6 GiB a run, on 2 cores)
+       [--no-cli] [--no-quiet] [--quiet-days 60] [--quiet-warmup 1]
+(10M people: about 8 minutes and 6 GiB a run, on 2 cores)
 """
 
 from __future__ import annotations
@@ -36,26 +37,31 @@ QUIET = {
 MEASURE = """
 import json, resource, sys, time
 from simulation import SocialCommerceModel, load_scenario
-size, steps = int(sys.argv[1]), int(sys.argv[2])
-overrides = json.loads(sys.argv[4]) | {"population.size": size, "run.steps": steps,
+size, steps, warmup = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[5])
+overrides = json.loads(sys.argv[4]) | {"population.size": size, "run.steps": warmup + steps,
                                        "graph.mean_degree": 20.0}
 scenario = load_scenario(sys.argv[3], overrides)
 start = time.perf_counter()
 model = SocialCommerceModel(scenario, profile=True)
 built = time.perf_counter()
-model.run()
+model.run(warmup)
+started = time.perf_counter()
+model.run(steps)
 done = time.perf_counter()
 summary = model.summary()
 print(json.dumps({
-    "people": size, "ties": summary["ties"], "build_s": built - start, "run_s": done - built,
+    "people": size, "ties": summary["ties"], "build_s": built - start, "run_s": done - started,
     "total_s": done - start, "exposures": summary["exposures"], "orders": summary["orders"],
-    "members": summary["ever_members"], "steps": steps, "phases": model.clock.seconds,
+    "members": summary["ever_members"], "steps": steps, "warmup": warmup,
+    "phases": model.clock.seconds,
     "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
 }))
 """
 
 
-def measure(size: int, steps: int, overrides: dict | None = None) -> dict:
+def measure(size: int, steps: int, overrides: dict | None = None, warmup: int = 0) -> dict:
+    """The baseline at `size` people in a fresh process: `warmup` days untimed, then
+    `steps` days timed."""
     result = subprocess.run(
         [
             sys.executable,
@@ -65,6 +71,7 @@ def measure(size: int, steps: int, overrides: dict | None = None) -> dict:
             str(steps),
             str(BASELINE),
             json.dumps(overrides or {}),
+            str(warmup),
         ],
         capture_output=True,
         text=True,
@@ -114,6 +121,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=365)
     parser.add_argument("--quiet-days", type=int, default=60)
     parser.add_argument(
+        "--quiet-warmup",
+        type=int,
+        default=1,
+        help="days run before the quiet world is timed (the first loads every compiled "
+        "kernel, about 0.1 s once a process: a start-up cost, not a day's)",
+    )
+    parser.add_argument(
         "--no-cli", action="store_true", help="skip the end-to-end `sharelab run` timing"
     )
     parser.add_argument("--no-quiet", action="store_true", help="skip the quiet-world table")
@@ -150,11 +164,14 @@ def main() -> None:
         print(f"{row['people']:>10,}: {cells}")
     if args.no_quiet:
         return
-    print(f"\nquiet world: 300 members, no recruiting, {args.quiet_days} days")
+    print(
+        f"\nquiet world: 300 members, no recruiting, {args.quiet_days} days timed after "
+        f"{args.quiet_warmup} untimed"
+    )
     print(f"{'people':>10} {'exposures/day':>14} {'ms/day':>8} {'µs per exposure':>16}")
     for size in args.sizes:
-        row = measure(size, args.quiet_days, QUIET)
-        per_day = row["exposures"] / row["steps"]
+        row = measure(size, args.quiet_days, QUIET, args.quiet_warmup)
+        per_day = row["exposures"] / (row["warmup"] + row["steps"])
         ms = 1000 * row["run_s"] / row["steps"]
         print(
             f"{size:>10,} {per_day:>14,.0f} {ms:>8.2f} {1000 * ms / max(per_day, 1):>16.1f}",
