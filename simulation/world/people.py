@@ -167,7 +167,8 @@ def _without(ids: np.ndarray, gone: np.ndarray) -> np.ndarray:
 
 @numba.njit(cache=True)
 def _first_not_below(ids: np.ndarray, low: int, value: int) -> int:
-    """The first position from `low` on where ascending `ids` is at least `value`."""
+    """The first position from `low` on where ascending `ids` is at least `value` (what
+    np.searchsorted gives; written out because numba's takes seconds to compile)."""
     high = ids.size
     while low < high:
         middle = (low + high) // 2
